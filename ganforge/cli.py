@@ -1,0 +1,211 @@
+"""The `ganforge` command. Every verb accepts --help; --json prints one JSON object on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ganforge.registry import UnknownNameError
+
+EPILOG = "Documentation: README.md. Presets: `ganforge presets`."
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=1, default=float))
+
+
+def cmd_presets(args) -> int:
+    from ganforge.config import preset_descriptions
+
+    for name, text in preset_descriptions().items():
+        print(f"{name:22s} {text}")
+    return 0
+
+
+def _default_out(preset: str | None) -> Path:
+    stem = Path(preset).stem if preset else "digits-dcgan"
+    base, i = Path("runs") / stem, 1
+    out = base
+    while (out / "config.yaml").exists():
+        i += 1
+        out = Path(f"{base}-{i}")
+    return out
+
+
+def cmd_train(args) -> int:
+    from ganforge.config import apply_overrides, load_config, load_saved_config, parse_set
+    from ganforge.train.loop import train
+
+    overrides = parse_set(args.set or [])
+    if args.resume:
+        run = Path(args.resume)
+        if not (run / "config.yaml").is_file():
+            raise FileNotFoundError(f"--resume {run}: no ganforge run there (config.yaml missing)")
+        # the run's own config, or the preset/file given, plus --set: a changed key is refused
+        cfg = load_config(args.preset) if args.preset else load_saved_config(run / "config.yaml")
+        apply_overrides(cfg, overrides, "--set")
+        train(cfg, run, resume=True)
+        print(f"resumed {run} to step {cfg.train.steps}", file=sys.stderr)
+        return 0
+    cfg = load_config(args.preset, overrides)
+    out = Path(args.out) if args.out else _default_out(args.preset)
+    print(f"training {args.preset or 'digits-dcgan'} -> {out}", file=sys.stderr)
+    train(cfg, out)
+    print(f"done: samples in {out / 'samples'}, checkpoint in {out / 'checkpoint'}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import torch
+
+    from ganforge.api import load_run, sample
+    from ganforge.viz import save_image_grid, save_points
+
+    run = load_run(args.run, device=args.device)
+    out = Path(args.out or Path(args.run) / f"sample_seed{args.seed}.png")
+    if args.input:
+        from ganforge.translate import translate_folder
+
+        written = translate_folder(run, Path(args.input), out)
+        print(f"translated {written} images into {out}", file=sys.stderr)
+        return 0
+    labels = None
+    if args.cls is not None:
+        if not getattr(run.family, "conditional_g", False):
+            raise ValueError("--class needs a class-conditional run (model.num_classes > 0)")
+        labels = torch.full((args.n,), args.cls, dtype=torch.long)
+    if args.interpolate:
+        samples = interpolate(run, args.n, args.seed, labels)
+    else:
+        samples = sample(run, args.n, args.seed, labels)
+    if run.data.kind == "toy":
+        save_points(samples, out, title=f"{args.n} samples")
+    else:
+        save_image_grid(samples, out, nrow=args.n if args.interpolate else None)
+    print(str(out))
+    return 0
+
+
+def interpolate(run, n: int, seed: int, labels=None):
+    """A straight latent walk from z(seed) to z(seed + 1) in n steps."""
+    import torch
+
+    ends = [run.family.fixed_inputs(1, s)["z"] for s in (seed, seed + 1)]
+    t = torch.linspace(0, 1, n).unsqueeze(1)
+    inputs = {"z": (1 - t) * ends[0] + t * ends[1]}
+    if getattr(run.family, "conditional_g", False):
+        inputs["y"] = labels if labels is not None else torch.zeros(n, dtype=torch.long)
+    return run.family.snapshot(inputs)
+
+
+def cmd_eval(args) -> int:
+    from ganforge.api import evaluate, load_run
+
+    run = load_run(args.run, device=args.device)
+    names = args.metrics.split(",") if args.metrics else None
+    result = evaluate(run, names, args.n, args.features, args.seed)
+    (Path(args.run) / "eval.json").write_text(json.dumps(result, indent=1, default=float))
+    if args.json:
+        _print_json(result)
+    else:
+        for k, v in result["metrics"].items():
+            print(f"{k:12s} {v}")
+    return 0
+
+
+def cmd_fid(args) -> int:
+    from ganforge.evaluation import fid_between
+
+    result = fid_between(args.a, args.b, args.features, args.n, args.device)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"fid {result['metrics']['fid']:.4f}  ({result['protocol']})")
+    return 0
+
+
+def cmd_theory(args) -> int:
+    import torch
+
+    from ganforge.theory import run_all
+
+    torch.set_num_threads(1)  # tiny 1-D nets: threads only add overhead
+    report = run_all(args.out, divergences=not args.quick, seed=args.seed)
+    if args.json:
+        _print_json(report)
+    else:
+        for k, v in report.items():
+            print(f"{k:28s} {v}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ganforge", description=__doc__, epilog=EPILOG)
+    sub = p.add_subparsers(dest="verb", required=True)
+
+    s = sub.add_parser("presets", help="list presets with one-line descriptions")
+    s.set_defaults(func=cmd_presets)
+
+    s = sub.add_parser("train", help="train a preset or YAML config into a run directory")
+    s.add_argument("preset", nargs="?", help="preset name or FILE.yaml (default: digits-dcgan)")
+    s.add_argument("--out", help="run directory (default: runs/PRESET)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a setting, e.g. --set train.steps=500 (repeatable)")
+    s.add_argument("--resume", metavar="RUN", help="continue RUN exactly where it stopped")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("sample", help="draw samples from a run's EMA generator")
+    s.add_argument("run")
+    s.add_argument("-n", type=int, default=64)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", help="PNG file (or folder with --input)")
+    s.add_argument("--class", dest="cls", type=int, help="class label (conditional runs)")
+    s.add_argument("--interpolate", action="store_true",
+                   help="a latent walk of n steps between the noise of --seed and --seed+1")
+    s.add_argument("--input", help="translation runs: a folder of images to translate")
+    s.add_argument("--device", help="cpu or cuda (default: the run's)")
+    s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("eval", help="evaluate a run; writes RUN/eval.json")
+    s.add_argument("run")
+    s.add_argument("--metrics", help="comma-separated metric names (default: by data kind)")
+    s.add_argument("--n", type=int, help="number of generated samples")
+    s.add_argument("--features", help="feature extractor: inception, digits, raw")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", help="cpu or cuda (default: the run's)")
+    s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("fid", help="FID between two image folders, .npz statistics or runs")
+    s.add_argument("a")
+    s.add_argument("b")
+    s.add_argument("--features", default="inception", help="inception (default), digits, raw")
+    s.add_argument("--n", type=int, default=5000, help="samples drawn from a run")
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_fid)
+
+    s = sub.add_parser("theory", help="the paper's optimal-D and JSD results, checked numerically")
+    s.add_argument("--out", help="folder for figure1.png")
+    s.add_argument("--quick", action="store_true", help="skip the f-divergence and W1 checks")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_theory)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UnknownNameError, ValueError, FileNotFoundError, FileExistsError, RuntimeError) as err:
+        # Our errors say what was wrong and what is accepted; no traceback needed.
+        print(f"ganforge {args.verb}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

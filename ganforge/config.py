@@ -1,0 +1,256 @@
+"""Every setting of a run, in one place.
+
+A run is described by `Config`, a tree of dataclasses. A preset is a YAML file of
+overrides of the defaults below (`ganforge/presets/NAME.yaml`); `--set key=value`
+applies further overrides with type checking. The fully resolved config is saved
+as `RUN/config.yaml`, and its hash guards resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config, preset or override that cannot be used; the message says what is accepted."""
+
+
+@dataclass
+class DataConfig:
+    name: str = "mnist5k"  # toy: gauss1d, mog1d, ring8, grid25, spiral; images: mnist5k, digits,
+    #                        faces, folder, mnist; paired: edges, denoise, ...; unpaired: strokes
+    path: str = ""  # for name=folder / mnist: where the data lives
+    image_size: int = 28
+    channels: int = 1
+    batch_size: int = 64  # m in Algorithm 1, per process
+    labels: bool = False  # load class labels (conditional and semi-supervised models)
+    labelled_per_class: int = 0  # semi-supervised: keep labels of only this many per class (0 = all)
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "dcgan"  # mlp, dcgan, resnet, began, unet, resnet-translator
+    z_dim: int = 100
+    g_width: int = 64
+    d_width: int = 64
+    depth: int = 3  # hidden layers of the MLPs
+    activation: str = "relu"  # MLP G activation; D uses leaky_relu
+    g_norm: str = "batch"  # none, batch, layer, instance
+    d_norm: str = "batch"  # none, batch, layer, instance
+    spectral_norm: bool = False  # spectral normalisation of every D layer
+    head: str = "plain"  # D head: plain, projection, acgan, classifier (semi-supervised)
+    num_classes: int = 0  # > 0 makes G class-conditional
+    minibatch_std: bool = False
+    pack: int = 1  # PacGAN: D sees `pack` samples at once
+    dropout: float = 0.5  # U-Net decoder dropout (pix2pix)
+    blocks: int = 6  # residual blocks of the CycleGAN generator
+    patch_layers: int = 3  # PatchGAN depth (3 -> 70x70 receptive field)
+    hidden: int = 64  # BEGAN bottleneck size
+
+
+@dataclass
+class LossConfig:
+    name: str = "ns"  # see `ganforge.objectives.OBJECTIVES`
+    gp_weight: float = 10.0  # lambda of the WGAN-GP gradient penalty
+    r1_weight: float = 0.0  # gamma of the R1 penalty (0 = off)
+    clip: float = 0.01  # weight clipping of the Wasserstein critic
+    label_smoothing: float = 0.0  # one-sided: real target 1 - s
+    label_flip: float = 0.0  # probability of swapping a real and a fake sample for D
+    instance_noise: float = 0.0  # initial std of Gaussian noise added to D's inputs
+    instance_noise_steps: int = 0  # linear anneal of that std to 0 over this many steps
+    aux_weight: float = 1.0  # ACGAN auxiliary classifier weight
+    began_gamma: float = 0.5
+    began_lambda_k: float = 0.001
+    l1_weight: float = 100.0  # pix2pix
+    cycle_weight: float = 10.0  # CycleGAN
+    identity_weight: float = 0.5  # CycleGAN, as a fraction of cycle_weight
+    pool_size: int = 50  # CycleGAN history of generated images
+
+
+@dataclass
+class OptimConfig:
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lr_decay: str = "none"  # none, linear (to 0 at the end of training)
+    decay_start: float = 0.5  # linear decay starts at this fraction of train.steps
+
+
+@dataclass
+class TrainConfig:
+    family: str = "gan"  # gan, began, pix2pix, cyclegan
+    steps: int = 3000  # generator steps (iterations of Algorithm 1)
+    d_steps: int = 1  # k: discriminator steps per generator step
+    ema: float = 0.999  # decay of the EMA copy of G (0 = no EMA)
+    ema_start: int = 0  # copy G into the EMA until this step
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    sample_count: int = 64
+    progress: bool = True
+
+
+@dataclass
+class Config:
+    description: str = "DCGAN on 4,000 bundled MNIST digits (28x28)"
+    seed: int = 0
+    device: str = "cpu"  # cpu, cuda, cuda:N
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def hash(self, ignore: tuple[str, ...] = ()) -> str:
+        flat = {k: v for k, v in flatten(self.to_dict()).items() if k not in ignore}
+        return hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:16]
+
+
+DEFAULT_PRESET = "digits-dcgan"
+# Keys that may change when a run is resumed: the budget, and where it runs.
+RESUMABLE_KEYS = ("train.steps", "device", "train.progress")
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"train": {"steps": 3}} -> {"train.steps": 3}."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _coerce(key: str, value: Any, kind: type) -> Any:
+    """Check `value` against the field's type; ints are accepted where floats are."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif kind is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    raise ConfigError(f"{key} must be {kind.__name__}, got {value!r} ({type(value).__name__})")
+
+
+def _field_types(obj: Any) -> dict[str, type]:
+    hints = {"int": int, "float": float, "bool": bool, "str": str}
+    return {f.name: hints.get(str(f.type), f.type) for f in dataclasses.fields(obj)}
+
+
+def apply_overrides(cfg: Config, overrides: dict[str, Any], source: str = "override") -> Config:
+    """Apply {"train.steps": 10, ...} or a nested dict to `cfg` in place, checking names and types."""
+    for key, value in flatten(overrides).items():
+        *path, leaf = key.split(".")
+        node: Any = cfg
+        walked = []
+        for part in path:
+            sections = [f.name for f in dataclasses.fields(node) if dataclasses.is_dataclass(
+                getattr(node, f.name))]
+            if part not in sections:
+                where = ".".join(walked) or "the top level"
+                raise ConfigError(
+                    f"unknown config section {'.'.join(walked + [part])!r} in {source}; "
+                    f"sections at {where}: {', '.join(sections)}"
+                )
+            node = getattr(node, part)
+            walked.append(part)
+        types = _field_types(node)
+        settable = [n for n, t in types.items() if t in (int, float, bool, str)]
+        if leaf not in settable:
+            prefix = ".".join(walked) + "." if walked else ""
+            raise ConfigError(
+                f"unknown config key {key!r} in {source}; valid keys: "
+                + ", ".join(prefix + n for n in settable)
+            )
+        setattr(node, leaf, _coerce(key, value, types[leaf]))
+    return cfg
+
+
+def parse_set(pairs: list[str]) -> dict[str, Any]:
+    """['train.steps=100', 'loss.name=hinge'] -> {'train.steps': 100, 'loss.name': 'hinge'}."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set takes KEY=VALUE (e.g. train.steps=100), got {pair!r}")
+        out[key.strip()] = yaml.safe_load(text) if text.strip() else ""
+    return out
+
+
+def preset_names() -> list[str]:
+    folder = resources.files("ganforge") / "presets"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def preset_descriptions() -> dict[str, str]:
+    return {name: load_config(name).description for name in preset_names()}
+
+
+def _read_yaml(text: str, source: str) -> dict[str, Any]:
+    try:
+        tree = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source} is not valid YAML: {err}") from err
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{source} must hold a mapping of settings, got {type(tree).__name__}")
+    return tree
+
+
+def load_config(preset: str | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults, then a preset name or YAML file, then overrides."""
+    cfg = Config()
+    name = preset or DEFAULT_PRESET
+    if name.endswith((".yaml", ".yml")) or Path(name).is_file():
+        path = Path(name)
+        if not path.is_file():
+            raise ConfigError(f"config file {name} does not exist")
+        apply_overrides(cfg, _read_yaml(path.read_text(), str(path)), str(path))
+    else:
+        if name not in preset_names():
+            raise ConfigError(
+                f"unknown preset {name!r}; valid presets: {', '.join(preset_names())} "
+                "(or give a path to a .yaml file)"
+            )
+        text = (resources.files("ganforge") / "presets" / f"{name}.yaml").read_text()
+        apply_overrides(cfg, _read_yaml(text, f"preset {name}"), f"preset {name}")
+    if overrides:
+        apply_overrides(cfg, overrides, "--set")
+    return cfg
+
+
+def config_from_dict(tree: dict[str, Any]) -> Config:
+    return apply_overrides(Config(), tree, "saved config")
+
+
+def save_config(cfg: Config, path: Path) -> None:
+    path.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+
+def load_saved_config(path: Path) -> Config:
+    return config_from_dict(_read_yaml(path.read_text(), str(path)))
+
+
+def config_diff(a: Config, b: Config, ignore: tuple[str, ...] = ()) -> list[str]:
+    """Keys whose values differ, as 'key: old -> new'."""
+    fa, fb = flatten(a.to_dict()), flatten(b.to_dict())
+    return [f"{k}: {fa[k]!r} -> {fb[k]!r}" for k in fa if k not in ignore and fa[k] != fb[k]]

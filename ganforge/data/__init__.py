@@ -1,0 +1,184 @@
+"""Minibatch streams for the training loop.
+
+`build_data(cfg)` turns the data section of a config into a `Data`: an endless,
+seeded, resumable stream of minibatches (dicts of tensors) plus what the models
+need to know about the data (shape, classes, the toy density, test sets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ganforge.data.toy import TOYS, load_toy
+
+IMAGE_SETS = ("mnist5k", "digits", "faces", "folder", "mnist")
+PAIRED_TASKS = ("edges", "denoise", "inpaint", "superres", "colorize", "folder")
+UNPAIRED_TASKS = ("strokes", "folder")
+
+
+class ToyStream:
+    """Fresh samples from a known distribution at every step (the data are infinite).
+
+    Every process draws the global batch (batch_size * world) from the same seeded
+    generator and keeps its slice rank, rank + world, ...: W processes with batch m
+    see exactly the samples one process with batch W*m would.
+    """
+
+    def __init__(self, dist, batch_size: int, seed: int, rank: int = 0, world: int = 1):
+        self.dist, self.batch_size, self.rank, self.world = dist, batch_size, rank, world
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def next(self) -> dict[str, torch.Tensor]:
+        x = self.dist.sample(self.batch_size * self.world, self.generator).float()
+        return {"x": x[self.rank :: self.world]}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["generator"])
+
+
+class TensorStream:
+    """Epochs over in-memory tensors, reshuffled each epoch, sharded across processes.
+
+    Epoch e's order is `randperm(N)` drawn from a generator seeded with (seed, e), the
+    same on every process; process r takes positions r, r + W, ... of it. So the
+    stream's whole state is (epoch, position): exact to resume, on any world size.
+    """
+
+    def __init__(self, tensors: dict[str, torch.Tensor], batch_size: int, seed: int,
+                 rank: int = 0, world: int = 1):
+        n = len(next(iter(tensors.values())))
+        if n // world < batch_size:
+            raise ValueError(
+                f"the data set has {n} examples, fewer than one batch of {batch_size} per process "
+                f"({world} processes); lower data.batch_size"
+            )
+        self.tensors, self.batch_size, self.seed = tensors, batch_size, seed
+        self.rank, self.world, self.n = rank, world, n
+        self.epoch, self.pos = 0, 0
+        self._order = self._shard(0)
+
+    def _shard(self, epoch: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        return torch.randperm(self.n, generator=g)[self.rank :: self.world]
+
+    def next(self) -> dict[str, torch.Tensor]:
+        if self.pos + self.batch_size > len(self._order):  # drop the ragged end of an epoch
+            self.epoch, self.pos = self.epoch + 1, 0
+            self._order = self._shard(self.epoch)
+        idx = self._order[self.pos : self.pos + self.batch_size]
+        self.pos += self.batch_size
+        return {k: v[idx] for k, v in self.tensors.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "pos": self.pos}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epoch, self.pos = int(state["epoch"]), int(state["pos"])
+        self._order = self._shard(self.epoch)
+
+
+class ZipStream:
+    """Independent streams side by side (unpaired domains A and B)."""
+
+    def __init__(self, streams: dict[str, TensorStream]):
+        self.streams = streams
+
+    def next(self) -> dict[str, torch.Tensor]:
+        return {k: s.next()["x"] for k, s in self.streams.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: s.state_dict() for k, s in self.streams.items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for k, s in self.streams.items():
+            s.load_state_dict(state[k])
+
+
+@dataclass
+class Data:
+    stream: Any  # .next() -> dict of tensors; .state_dict(); .load_state_dict()
+    kind: str  # "toy", "images", "paired", "unpaired"
+    shape: tuple[int, ...]  # one sample's shape: (d,) or (C, H, W); for translation, B's shape
+    num_classes: int = 0
+    toy: Any = None  # the toy distribution (known density) when kind == "toy"
+    in_shape: tuple[int, ...] = ()  # translation: A's shape
+    test: dict[str, torch.Tensor] = field(default_factory=dict)  # held-out tensors
+
+
+def _spec(cfg_data) -> str:
+    if cfg_data.name in ("folder", "mnist"):
+        if not cfg_data.path:
+            raise ValueError(f"data.name={cfg_data.name} needs data.path=PATH (a folder of images)")
+        return f"{cfg_data.name}:{cfg_data.path}"
+    return cfg_data.name
+
+
+def _semi_supervised_labels(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
+    """Keep `per_class` labels of each class (chosen with `seed`); the rest become -1."""
+    kept = torch.full_like(labels, -1)
+    g = torch.Generator().manual_seed(seed)
+    for c in labels.unique():
+        idx = (labels == c).nonzero().squeeze(1)
+        chosen = idx[torch.randperm(len(idx), generator=g)[:per_class]]
+        kept[chosen] = c
+    return kept
+
+
+def build_data(cfg, rank: int = 0, world: int = 1) -> Data:
+    """The minibatch stream and data facts for `cfg` (a ganforge Config)."""
+    d, family = cfg.data, cfg.train.family
+    if family in ("pix2pix", "cyclegan"):
+        return _build_translation(cfg, rank, world)
+    if d.name in TOYS:
+        dist = load_toy(d.name)
+        return Data(ToyStream(dist, d.batch_size, cfg.seed, rank, world), "toy", (dist.dim,), toy=dist)
+    if d.name not in IMAGE_SETS:
+        raise ValueError(
+            f"unknown data.name {d.name!r} for a {family} model; valid: "
+            f"{', '.join(sorted(TOYS))} (toy), {', '.join(IMAGE_SETS)} (images)"
+        )
+    from ganforge.data.images import load_image_set
+
+    train = load_image_set(_spec(d), "train", d.image_size, d.channels, labels=d.labels)
+    tensors = {"x": train.images}
+    num_classes = 0
+    if d.labels:
+        if train.labels is None:
+            raise ValueError(f"data.labels=true but {d.name} has no class labels")
+        labels = train.labels
+        if d.labelled_per_class > 0:
+            labels = _semi_supervised_labels(labels, d.labelled_per_class, cfg.seed)
+        tensors["y"] = labels
+        num_classes = int(train.labels.max()) + 1
+    stream = TensorStream(tensors, d.batch_size, cfg.seed, rank, world)
+    return Data(stream, "images", tuple(train.images.shape[1:]), num_classes)
+
+
+def _build_translation(cfg, rank: int, world: int) -> Data:
+    from ganforge.data.paired import load_paired, load_unpaired
+
+    d = cfg.data
+    valid = PAIRED_TASKS if cfg.train.family == "pix2pix" else UNPAIRED_TASKS
+    if d.name not in valid:
+        raise ValueError(
+            f"unknown data.name {d.name!r} for {cfg.train.family}; valid: {', '.join(valid)}"
+        )
+    if cfg.train.family == "pix2pix":
+        train = load_paired(_spec(d), "train", d.image_size)
+        test = load_paired(_spec(d), "test", d.image_size)
+        stream = TensorStream({"a": train.a, "b": train.b}, d.batch_size, cfg.seed, rank, world)
+        return Data(stream, "paired", tuple(train.b.shape[1:]), in_shape=tuple(train.a.shape[1:]),
+                    test={"a": test.a, "b": test.b})
+    data = load_unpaired(_spec(d), "train", d.image_size)
+    streams = {
+        "a": TensorStream({"x": data.a}, d.batch_size, cfg.seed, rank, world),
+        "b": TensorStream({"x": data.b}, d.batch_size, cfg.seed + 1, rank, world),
+    }
+    return Data(ZipStream(streams), "unpaired", tuple(data.b.shape[1:]),
+                in_shape=tuple(data.a.shape[1:]), test={"a": data.test_a, "b": data.test_b_true})

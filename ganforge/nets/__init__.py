@@ -1,0 +1,72 @@
+"""Network builders: a config's model section -> (G, D).
+
+One builder per architecture, registered by name; image size and channels come
+from the data, never from a file per size.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ganforge.registry import Registry
+
+ARCHS: Registry = Registry("model.arch")
+
+
+@ARCHS.register("mlp")
+def _mlp(m, data) -> tuple[nn.Module, nn.Module]:
+    from ganforge.nets.mlp import MLPDiscriminator, MLPGenerator
+
+    if data.kind != "toy":
+        raise ValueError("model.arch=mlp is for the toy data sets (gauss1d, mog1d, ring8, ...)")
+    dim = data.shape[0]
+    norm = lambda n: "none" if n in ("none", "instance") else n  # noqa: E731
+    g = MLPGenerator(m.z_dim, dim, m.g_width, m.depth, m.activation, norm(m.g_norm))
+    d = MLPDiscriminator(dim, m.d_width, m.depth, "leaky_relu", norm(m.d_norm),
+                         spectral_norm=m.spectral_norm, pack=m.pack)
+    return g, d
+
+
+def _image_shape(data) -> tuple[int, int]:
+    if data.kind != "images":
+        raise ValueError("this model.arch needs image data (mnist5k, digits, faces, folder, mnist)")
+    channels, size, _ = data.shape
+    return size, channels
+
+
+@ARCHS.register("dcgan")
+def _dcgan(m, data):
+    from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+
+    size, channels = _image_shape(data)
+    g = DCGANGenerator(m.z_dim, size, channels, m.g_width, num_classes=m.num_classes)
+    d = DCGANDiscriminator(size, channels, m.d_width, spectral_norm=m.spectral_norm,
+                           norm=m.d_norm, num_classes=m.num_classes, head=m.head,
+                           minibatch_std=m.minibatch_std, pack=m.pack)
+    return g, d
+
+
+@ARCHS.register("resnet")
+def _resnet(m, data):
+    from ganforge.nets.resnet import ResNetDiscriminator, ResNetGenerator
+
+    size, channels = _image_shape(data)
+    g = ResNetGenerator(m.z_dim, size, channels, m.g_width, num_classes=m.num_classes)
+    d = ResNetDiscriminator(size, channels, m.d_width, num_classes=m.num_classes,
+                            spectral_norm=m.spectral_norm, head=m.head)
+    return g, d
+
+
+@ARCHS.register("began")
+def _began(m, data):
+    from ganforge.nets.began import BEGANDiscriminator, BEGANGenerator
+
+    size, channels = _image_shape(data)
+    g = BEGANGenerator(m.z_dim, size, channels, m.g_width)
+    d = BEGANDiscriminator(size, channels, m.d_width, m.hidden)
+    return g, d
+
+
+def build_gan_nets(model_cfg, data) -> tuple[nn.Module, nn.Module]:
+    """(G, D) for `model_cfg.arch` on `data` (a ganforge.data.Data)."""
+    return ARCHS.get(model_cfg.arch)(model_cfg, data)

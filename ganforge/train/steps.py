@@ -1,0 +1,281 @@
+"""One step function per model family.
+
+The loop (train/loop.py) knows no model family: it asks the family for k
+discriminator steps and one generator step per iteration (Algorithm 1) and does
+the bookkeeping. A family owns its nets and optimisers and turns minibatches into
+parameter updates; each `d_step` / `g_step` returns a dict of detached scalar
+tensors to log.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganforge import objectives
+from ganforge.nets import build_gan_nets
+from ganforge.registry import Registry
+
+FAMILIES: Registry = Registry("train.family")
+
+
+def make_adam(params, lr: float, optim_cfg) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=lr, betas=(optim_cfg.beta1, optim_cfg.beta2))
+
+
+def make_scheduler(opt, cfg) -> torch.optim.lr_scheduler.LambdaLR:
+    """Constant, or linear decay to 0 from `decay_start * steps` to `steps` (CycleGAN style)."""
+    o, steps = cfg.optim, cfg.train.steps
+    if o.lr_decay == "none":
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+    if o.lr_decay != "linear":
+        raise ValueError(f"unknown optim.lr_decay {o.lr_decay!r}; valid: none, linear")
+    start = int(o.decay_start * steps)
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: 1.0 - max(0, step - start) / max(1, steps - start)
+    )
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, beta: float) -> None:
+    """theta_ema <- beta * theta_ema + (1 - beta) * theta; buffers (BN statistics) are copied."""
+    for p_ema, p in zip(ema.parameters(), model.parameters()):
+        p_ema.lerp_(p, 1.0 - beta)
+    for b_ema, b in zip(ema.buffers(), model.buffers()):
+        b_ema.copy_(b)
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel wrapper (or the module itself)."""
+    return getattr(module, "module", module)
+
+
+class Family:
+    """What the loop needs from a model family.
+
+    nets:        every module to checkpoint, by name ("G", "D", "G_ema", ...)
+    optimizers:  every optimiser to checkpoint, by name
+    schedulers:  learning-rate schedules, stepped once per iteration
+    """
+
+    nets: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler]
+    trainable: tuple[str, ...] = ("G", "D")  # nets that DDP wraps
+    rank, world = 0, 1  # this process's slice of the global batch
+
+    def wrap_nets(self, wrap) -> None:
+        """Replace each trainable net by `wrap(net)` (DistributedDataParallel)."""
+        for name in self.trainable:
+            setattr(self, name, wrap(getattr(self, name)))
+            self.nets[name] = getattr(self, name)
+
+    def global_randn(self, n: int, *shape: int) -> torch.Tensor:
+        """This process's slice of N(0, I) noise drawn for the whole global batch.
+
+        Every process holds the same RNG state, draws n * world rows and keeps rows
+        rank, rank + world, ...; so W processes reproduce one process's batch exactly.
+        """
+        z = torch.randn(n * self.world, *shape, device=self.device)
+        return z[self.rank :: self.world]
+
+    def global_randint(self, high: int, n: int) -> torch.Tensor:
+        y = torch.randint(high, (n * self.world,), device=self.device)
+        return y[self.rank :: self.world]
+
+    def d_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def g_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """Tensors besides nets and optimisers that a resume needs (BEGAN's k_t, image pools)."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        pass
+
+    def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+        """Inputs for the snapshot grids; the same for the whole run."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def snapshot(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Samples (or translations) of the EMA generator for `inputs`."""
+        raise NotImplementedError
+
+
+def _check_combination(cfg, objective) -> None:
+    loss, model = cfg.loss, cfg.model
+    if objective.name == "wasserstein" and model.spectral_norm:
+        raise ValueError("weight clipping (loss.name=wasserstein) and model.spectral_norm both "
+                         "constrain D's Lipschitz constant; use one (e.g. loss.name=hinge or wgan-gp "
+                         "with spectral norm)")
+    if (loss.label_smoothing or loss.label_flip) and not objective.probabilistic:
+        raise ValueError(f"label smoothing/flipping need a D that outputs P(real); loss.name="
+                         f"{objective.name} has a critic or f-GAN output. Use ns, minimax or lsgan.")
+    if not 0 <= loss.label_smoothing < 0.5:
+        raise ValueError(f"loss.label_smoothing must be in [0, 0.5), got {loss.label_smoothing}")
+    if not 0 <= loss.label_flip < 0.5:
+        raise ValueError(f"loss.label_flip must be in [0, 0.5), got {loss.label_flip}")
+    if model.head in ("projection", "acgan", "classifier") and not cfg.data.labels:
+        raise ValueError(f"model.head={model.head} needs class labels: set data.labels=true")
+    if model.head == "classifier" and objective.name not in ("ns", "minimax"):
+        raise ValueError("the semi-supervised classifier D (model.head=classifier) needs "
+                         "loss.name=ns or minimax")
+
+
+@FAMILIES.register("gan")
+class GANFamily(Family):
+    """Unconditional, conditional (projection, ACGAN) and semi-supervised GANs.
+
+    D step: minimise the objective's D loss on a minibatch of m real and m generated
+    samples (+ gradient penalty / R1 / auxiliary classifier); G step: minimise the
+    G loss on m fresh samples. Everything is pure loss functions from `objectives`.
+    """
+
+    def __init__(self, cfg, data, device: torch.device):
+        self.cfg, self.device = cfg, device
+        self.objective = objectives.get_objective(cfg.loss.name)
+        _check_combination(cfg, self.objective)
+        g, d = build_gan_nets(cfg.model, data)
+        self.G, self.D = g.to(device), d.to(device)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self.z_dim, self.data_shape = cfg.model.z_dim, data.shape
+        self.num_classes = data.num_classes if cfg.model.num_classes or cfg.model.head != "plain" \
+            else 0
+        self.conditional_g = cfg.model.num_classes > 0
+        self.head = cfg.model.head
+        self.nets = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
+        self.optimizers = {
+            "G": make_adam(self.G.parameters(), cfg.optim.lr_g, cfg.optim),
+            "D": make_adam(self.D.parameters(), cfg.optim.lr_d, cfg.optim),
+        }
+        self.schedulers = {k: make_scheduler(o, cfg) for k, o in self.optimizers.items()}
+        # flip/instance-noise randomness has its own stream so it never shifts the noise z
+        self.aux_rng = torch.Generator(device="cpu").manual_seed(cfg.seed + 7)
+
+    # -- sampling -----------------------------------------------------------------
+    def noise(self, n: int) -> torch.Tensor:
+        return self.global_randn(n, self.z_dim)
+
+    def fake_labels(self, n: int) -> torch.Tensor | None:
+        return self.global_randint(self.num_classes, n) if self.conditional_g else None
+
+    def generate(self, net: nn.Module, z, y):
+        return net(z, y) if self.conditional_g else net(z)
+
+    # -- D's view of a batch ----------------------------------------------------------
+    def discriminate(self, x, y, net: nn.Module | None = None):
+        """(adversarial output (N,), class logits or None) for the configured head."""
+        net = self.D if net is None else net
+        if self.head == "plain":
+            return net(x), None
+        if self.head == "projection":
+            return net(x, y), None
+        if self.head == "acgan":
+            return net(x)
+        # semi-supervised: K class logits; D(x) = Z(x) / (Z(x) + 1), so logit = log Z(x)
+        class_logits = net(x)
+        return torch.logsumexp(class_logits, dim=1), class_logits
+
+    def _instance_noise(self, x: torch.Tensor, step: int) -> torch.Tensor:
+        loss = self.cfg.loss
+        if loss.instance_noise <= 0:
+            return x
+        anneal = loss.instance_noise_steps or self.cfg.train.steps
+        std = objectives.instance_noise_std(step, loss.instance_noise, anneal)
+        return objectives.add_instance_noise(x, std, self.aux_rng)
+
+    def d_step(self, batch, step):
+        cfg = self.cfg.loss
+        real = batch["x"].to(self.device, non_blocking=True)
+        y_real = batch["y"].to(self.device) if "y" in batch else None
+        n = real.shape[0]
+        y_fake = self.fake_labels(n)
+        with torch.no_grad():  # no gradient to G here, so no DDP wrapper either
+            fake = self.generate(unwrap(self.G), self.noise(n), y_fake)
+        y_d_fake = y_fake if y_fake is not None else y_real  # projection D on unconditional G
+        if cfg.label_flip > 0:
+            real, fake = objectives.flip_labels(real, fake, cfg.label_flip, self.aux_rng)
+        real_in, fake_in = self._instance_noise(real, step), self._instance_noise(fake, step)
+        real_out, real_cls = self.discriminate(real_in, y_real)
+        fake_out, fake_cls = self.discriminate(fake_in, y_d_fake)
+        adv = self.objective.d_loss(real_out, fake_out, 1.0 - cfg.label_smoothing)
+        loss = adv
+        logs = {"loss_d": adv.detach(), "d_real": real_out.detach().mean(),
+                "d_fake": fake_out.detach().mean()}
+        if self.objective.name == "wgan-gp":
+            gp = objectives.gradient_penalty(lambda x: self.discriminate(x, y_real)[0], real, fake)
+            loss = loss + cfg.gp_weight * gp
+            logs["gp"] = gp.detach()
+        if cfg.r1_weight > 0:
+            real_in = real.detach().requires_grad_(True)
+            r1 = objectives.r1_penalty(self.discriminate(real_in, y_real)[0], real_in)
+            loss = loss + 0.5 * cfg.r1_weight * r1
+            logs["r1"] = r1.detach()
+        if self.head == "acgan":
+            aux = F.cross_entropy(real_cls, y_real) + F.cross_entropy(fake_cls, y_fake)
+            loss = loss + cfg.aux_weight * aux
+            logs["loss_aux"] = aux.detach()
+        if self.head == "classifier":
+            labelled = y_real >= 0
+            if labelled.any():
+                sup = F.cross_entropy(real_cls[labelled], y_real[labelled])
+                loss = loss + sup
+                logs["loss_sup"] = sup.detach()
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizers["D"].step()
+        if self.objective.name == "wasserstein":
+            objectives.clip_weights_(self.D, self.cfg.loss.clip)
+        return logs
+
+    def g_step(self, batch, step):
+        n = batch["x"].shape[0]
+        y_fake = self.fake_labels(n)
+        if y_fake is None and self.head == "projection":
+            y_fake = batch["y"].to(self.device)
+        fake = self.generate(self.G, self.noise(n), y_fake)
+        # D's gradients are not needed for G's update: freeze it and bypass its DDP wrapper
+        d = unwrap(self.D).requires_grad_(False)
+        fake_out, fake_cls = self.discriminate(fake, y_fake, net=d)
+        loss = self.objective.g_loss(fake_out)
+        logs = {"loss_g": loss.detach()}
+        if self.head == "acgan":
+            aux = F.cross_entropy(fake_cls, y_fake)
+            loss = loss + self.cfg.loss.aux_weight * aux
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        loss.backward()
+        d.requires_grad_(True)
+        self.optimizers["G"].step()
+        t = self.cfg.train
+        ema_update(self.G_ema, unwrap(self.G), 0.0 if step < t.ema_start else t.ema)
+        return logs
+
+    def extra_state(self):
+        return {"aux_rng": self.aux_rng.get_state()}
+
+    def load_extra_state(self, state):
+        self.aux_rng.set_state(state["aux_rng"])
+
+    def fixed_inputs(self, n, seed):
+        g = torch.Generator().manual_seed(seed)
+        inputs = {"z": torch.randn(n, self.z_dim, generator=g)}
+        if self.conditional_g:  # one row per class in the grid
+            inputs["y"] = torch.arange(n) % self.num_classes
+        return inputs
+
+    @torch.no_grad()
+    def snapshot(self, inputs):
+        z = inputs["z"].to(self.device)
+        y = inputs["y"].to(self.device) if "y" in inputs else None
+        return self.generate(self.G_ema, z, y).float().cpu()
+
+
+def build_family(cfg, data, device) -> Family:
+    return FAMILIES.get(cfg.train.family)(cfg, data, device)
