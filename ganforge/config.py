@@ -193,8 +193,22 @@ def parse_set(pairs: list[str]) -> dict[str, Any]:
         key, sep, text = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"--set takes KEY=VALUE (e.g. train.steps=100), got {pair!r}")
-        out[key.strip()] = yaml.safe_load(text) if text.strip() else ""
+        out[key.strip()] = _parse_value(text.strip())
     return out
+
+
+def _parse_value(text: str) -> Any:
+    """YAML scalars, except that '1e-3' is a float (YAML 1.1 would read a string)."""
+    if not text:
+        return ""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return yaml.safe_load(text)
 
 
 def preset_names() -> list[str]:

@@ -285,7 +285,8 @@ for _name, _constraint in (
 class FDivergence:
     """An f-divergence D_f(P||Q) = integral q(x) f(p(x)/q(x)) dx with its f-GAN parametrisation.
 
-    f(u): the convex generator, f(1) = 0 (Table 1 of the f-GAN paper).
+    f(u): the convex generator (Table 1 of the f-GAN paper); f(1) = 0, except for the GAN
+        divergence, whose f(1) = -log 4 makes D_f(P||P) = -log 4.
     activation(v) = g_f(v): maps D's raw output v onto dom f* (Table 2 / 6); T(x) = g_f(V(x)).
     conjugate(t) = f*(t) = sup_u [t u - f(u)], finite for t in ``conjugate_domain``.
     conjugate_of_activation(v) = f*(g_f(v)), written in v directly to stay finite and accurate
@@ -351,8 +352,7 @@ _register_f(
         conjugate_of_activation=lambda v: v - 1.0,
         conjugate_domain=(-_INF, 0.0),
         divergence=(
-            "KL(Q||P) = int q log(q/p) dx;  f(u) = -log u, g_f(v) = -exp(-v), "
-            "f*(t) = -1 - log(-t)"
+            "KL(Q||P) = int q log(q/p) dx;  f(u) = -log u, g_f(v) = -exp(-v), f*(t) = -1 - log(-t)"
         ),
     )
 )
@@ -478,9 +478,7 @@ for _divergence in F_DIVERGENCES.values():
 # --------------------------------------------------------------------------------------------
 
 
-def _per_sample_uniform(
-    n: int, like: Tensor, generator: torch.Generator | None
-) -> Tensor:
+def _per_sample_uniform(n: int, like: Tensor, generator: torch.Generator | None) -> Tensor:
     """n draws from U[0, 1) made with ``generator`` (on its device), moved to ``like``'s device."""
     device = generator.device if generator is not None else like.device
     return torch.rand(n, generator=generator, device=device, dtype=like.dtype).to(like.device)
@@ -488,9 +486,7 @@ def _per_sample_uniform(
 
 def _input_gradient_norms(outputs: Tensor, inputs: Tensor) -> Tensor:
     """||grad_x D(x)||_2 per sample, differentiable (create_graph=True)."""
-    (gradients,) = torch.autograd.grad(
-        outputs=outputs.sum(), inputs=inputs, create_graph=True
-    )
+    (gradients,) = torch.autograd.grad(outputs=outputs.sum(), inputs=inputs, create_graph=True)
     # the tiny constant keeps the derivative of the norm finite where a gradient is exactly 0
     return torch.sqrt(gradients.flatten(1).pow(2).sum(dim=1) + 1e-12)
 
@@ -579,9 +575,7 @@ def instance_noise_std(step: int, initial_std: float, anneal_steps: int) -> floa
     return initial_std * max(0.0, 1.0 - step / anneal_steps)
 
 
-def add_instance_noise(
-    x: Tensor, std: float, generator: torch.Generator | None = None
-) -> Tensor:
+def add_instance_noise(x: Tensor, std: float, generator: torch.Generator | None = None) -> Tensor:
     """x + std * N(0, I): the same noise law for real and fake inputs of D."""
     if std == 0:
         return x

@@ -119,7 +119,7 @@ class AffineGenerator(nn.Module):
 
     @property
     def params(self) -> tuple[float, float]:
-        return float(self.b), float(self.log_a.exp())
+        return float(self.b.detach()), float(self.log_a.detach().exp())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.b + self.log_a.exp() * z
@@ -176,7 +176,7 @@ class GameSnapshot:
     g_params: tuple[float, float]
     d_on_grid: np.ndarray
     jsd: float
-    d_mean: float  # E over p_data and p_g of D(x), 1/2 at the equilibrium
+    d_mean: float  # E_{p_data}[D(x)], 1/2 at the equilibrium
 
 
 @dataclass
@@ -188,16 +188,15 @@ class GameResult:
         return self.snapshots[-1]
 
 
-def _d_mean(d: nn.Module, g_params: tuple[float, float], gen: torch.Generator) -> float:
+def _d_mean(d: nn.Module, gen: torch.Generator) -> float:
+    """E_{x ~ p_data}[D(x)]: near 1 while D tells data apart, 1/2 at the equilibrium."""
     with torch.no_grad():
-        x = torch.cat([_data(20000, gen), g_params[0] + g_params[1] * torch.randn(20000,
-                                                                                  generator=gen)])
-        return float(torch.sigmoid(d(x)).mean())
+        return float(torch.sigmoid(d(_data(20000, gen))).mean())
 
 
-def train_game(steps: int = 3000, k: int = 1, batch: int = 512, seed: int = 0,
-               loss: str = "ns", snapshot_steps: tuple[int, ...] = (0, 300, 1000, 3000),
-               ) -> GameResult:
+def train_game(steps: int = 1000, k: int = 1, batch: int = 512, seed: int = 0,
+               loss: str = "ns", snapshot_steps: tuple[int, ...] = (0, 100, 200),
+               lr_g: float = 2e-2, lr_d: float = 2e-3) -> GameResult:
     """Algorithm 1 on the 1-D toy: k D steps then one G step per iteration.
 
     G starts at N(0, 1), far from p_data = N(4, 0.5^2). Snapshots record G's density,
@@ -206,8 +205,8 @@ def train_game(steps: int = 3000, k: int = 1, batch: int = 512, seed: int = 0,
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     gen, d = AffineGenerator(0.0, 1.0), Discriminator1D()
-    opt_g = torch.optim.Adam(gen.parameters(), lr=5e-3, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(gen.parameters(), lr=lr_g, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=lr_d, betas=(0.5, 0.999))
     decay_g = torch.optim.lr_scheduler.CosineAnnealingLR(opt_g, steps, eta_min=1e-4)
     decay_d = torch.optim.lr_scheduler.CosineAnnealingLR(opt_d, steps, eta_min=1e-4)
     obj = objectives.get_objective(loss)
@@ -219,7 +218,7 @@ def train_game(steps: int = 3000, k: int = 1, batch: int = 512, seed: int = 0,
         params = gen.params
         result.snapshots.append(GameSnapshot(
             step, params, d_grid, jsd_gaussians((DATA_MU, DATA_SIGMA), params),
-            _d_mean(d, params, torch.Generator().manual_seed(1))))
+            _d_mean(d, torch.Generator().manual_seed(1))))
 
     for step in range(steps):
         if step in snapshot_steps:

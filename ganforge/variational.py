@@ -14,16 +14,20 @@ this module computes divergences exactly and estimates them the way a GAN discri
   E_P[D(x)] - E_Q[D(x)] of a critic trained with the WGAN-GP objective (Gulrajani et al. 2017).
 * ``divergence_checks`` runs every check on one pair, for ``ganforge theory``.
 
-The default pair P = N(0, 1), Q = N(1, 1.5^2) keeps every divergence finite (Pearson chi^2(P||Q)
-needs 2 sigma_q^2 > sigma_p^2) and every optimal V(x) bounded by a quadratic in x, so a 2x64 MLP
-fits it in about a thousand steps.
+The default pair P = N(0, 1), Q = N(1, 1.2^2) keeps every divergence finite and every estimate
+well behaved: Pearson chi^2(P||Q) is finite because 2 sigma_q^2 > sigma_p^2, and the reverse-KL
+term E_P[q/p] has finite variance because 2 sigma_p^2 > sigma_q^2 (with Q = N(1, 1.5^2) that
+variance is infinite and the estimates wander).  With sigma_q > sigma_p every optimal raw output
+V*(x), where g_f(V*) = f'(p/q), is tame: a quadratic in x (log p/q up to constants) for KL,
+reverse KL, squared Hellinger, JS and GAN, and bounded for Pearson (2 (p/q - 1), p/q bounded).
+A 2x32 MLP fits them in a few hundred Adam steps.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -31,7 +35,7 @@ import torch
 from scipy import integrate, stats
 from torch import Tensor, nn
 
-from ganforge.objectives import get_f_divergence, get_objective, gradient_penalty
+from ganforge.objectives import F_DIVERGENCES, get_f_divergence, get_objective, gradient_penalty
 
 __all__ = [
     "DEFAULT_P",
@@ -47,7 +51,7 @@ __all__ = [
 Gaussian = tuple[float, float]  # (mu, sigma)
 
 DEFAULT_P: Gaussian = (0.0, 1.0)
-DEFAULT_Q: Gaussian = (1.0, 1.5)
+DEFAULT_Q: Gaussian = (1.0, 1.2)
 
 # Where the integrals are taken: every mean +- this many of the largest sigma (mass outside is
 # below 1e-30 for both densities).
@@ -183,12 +187,15 @@ def _mlp(hidden: int) -> nn.Sequential:
     The output layer starts at zero, so V starts constant.  For the WGAN-GP critic this matters:
     in 1-D the slope D'(x) cannot change sign without passing |D'| = 0, where the two-sided
     penalty costs lambda, so a critic whose random initial slope points the wrong way gets
-    stuck at -W1 (seen with seed 1).  Starting from D' = 0 lets the Wasserstein term pick the sign.
+    stuck near -W1 (it happened with seed 1 before this).  Starting from D' = 0 lets the
+    Wasserstein term pick the sign.
     """
     output = nn.Linear(hidden, 1)
     nn.init.zeros_(output.weight)
     nn.init.zeros_(output.bias)
-    return nn.Sequential(nn.Linear(1, hidden), nn.ELU(), nn.Linear(hidden, hidden), nn.ELU(), output)
+    return nn.Sequential(
+        nn.Linear(1, hidden), nn.ELU(), nn.Linear(hidden, hidden), nn.ELU(), output
+    )
 
 
 def _sample(g: Gaussian, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
@@ -212,7 +219,7 @@ def _on_grid(net: nn.Module, x: np.ndarray, device: torch.device) -> Tensor:
 def _torch_threads(num_threads: int | None) -> Iterator[None]:
     """Run the block with ``num_threads`` intra-op threads (None: unchanged), then restore.
 
-    A 2x64 MLP gains nothing from a second thread, and on a busy 2-core machine two threads
+    A 2x32 MLP gains nothing from a second thread, and on a busy 2-core machine two threads
     contend so badly that a step takes 20 times longer.
     """
     previous = torch.get_num_threads()
@@ -224,13 +231,10 @@ def _torch_threads(num_threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _train(
-    net: nn.Module,
-    loss_fn,
-    steps: int,
-    lr: float,
-) -> None:
+def _train(net: nn.Module, loss_fn: Callable[[], Tensor], steps: int, lr: float) -> None:
     """Adam on ``loss_fn()``, the learning rate decayed linearly to 5% over the last half."""
+    if steps < 1:
+        raise ValueError(f"steps must be a positive number of training steps, got {steps}")
     optimiser = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.999))
     half = steps // 2
 
@@ -253,10 +257,10 @@ def estimate_f_divergence(
     name: str,
     p: Gaussian = DEFAULT_P,
     q: Gaussian = DEFAULT_Q,
-    steps: int = 1200,
+    steps: int = 800,
     seed: int = 0,
-    batch_size: int = 1024,
-    hidden: int = 64,
+    batch_size: int = 512,
+    hidden: int = 32,
     lr: float = 2e-3,
     eval_samples: int = 1 << 18,
     device: str | torch.device = "cpu",
@@ -303,7 +307,7 @@ def estimate_f_divergence(
         integrand = torch.as_tensor(density_p, device=v.device) * divergence.activation(
             v
         ) - torch.as_tensor(density_q, device=v.device) * divergence.conjugate_of_activation(v)
-        bound = float(np.trapezoid(integrand.cpu().numpy(), x))
+        bound = float(integrate.trapezoid(integrand.cpu().numpy(), x))
 
         with torch.no_grad():
             v_p = net(_sample(p, eval_samples, generator, device)).squeeze(1).double()
@@ -326,10 +330,10 @@ def estimate_f_divergence(
 def estimate_w1(
     p: Gaussian = DEFAULT_P,
     q: Gaussian = DEFAULT_Q,
-    steps: int = 1200,
+    steps: int = 800,
     seed: int = 0,
-    batch_size: int = 1024,
-    hidden: int = 64,
+    batch_size: int = 512,
+    hidden: int = 32,
     lr: float = 2e-3,
     gp_weight: float = 10.0,
     eval_samples: int = 1 << 18,
@@ -339,10 +343,13 @@ def estimate_w1(
     """Train a WGAN-GP critic D alone and compare E_P[D(x)] - E_Q[D(x)] with W1(P, Q).
 
     The critic minimises E_Q[D(x)] - E_P[D(x)] + gp_weight * E[(||grad D(x_hat)|| - 1)^2]
-    (the ``wgan-gp`` objective plus ``gradient_penalty``).  Returned dict: estimate (from
-    ``eval_samples`` fresh samples of each), estimate_grid (the same difference integrated against
-    the known densities), exact (``exact_w1``), rel_error = |estimate - exact| / exact, name "w1",
-    p, q, steps, seed, seconds.
+    (the ``wgan-gp`` objective plus ``gradient_penalty``).  The penalty is soft: where
+    |F_P - F_Q| is large compared with the density of interpolates, a slope a little above 1
+    pays, so the estimate lies a few percent above W1 (about +5% on the default pair with
+    lambda = 10).  Returned dict: estimate (from ``eval_samples`` fresh samples of each),
+    estimate_grid (the same difference integrated against the known densities), exact
+    (``exact_w1``), rel_error = |estimate - exact| / exact, name "w1", p, q, steps, seed, seconds.
+    The global torch RNG and thread count are left as they were (see estimate_f_divergence).
     """
     p, q = _check_gaussian("p", p), _check_gaussian("q", q)
     objective = get_objective("wgan-gp")
@@ -359,7 +366,8 @@ def estimate_w1(
             return net(x).squeeze(1)
 
         def loss() -> Tensor:
-            real, fake = _sample(p, batch_size, generator, device), _sample(q, batch_size, generator, device)
+            real = _sample(p, batch_size, generator, device)
+            fake = _sample(q, batch_size, generator, device)
             penalty = gradient_penalty(critic, real, fake, generator=generator)
             return objective.d_loss(critic(real), critic(fake)) + gp_weight * penalty
 
@@ -367,7 +375,7 @@ def estimate_w1(
 
         x, density_p, density_q = _grid(p, q, 20001)
         d = _on_grid(net, x, device).cpu().numpy()
-        estimate_grid = float(np.trapezoid((density_p - density_q) * d, x))
+        estimate_grid = float(integrate.trapezoid((density_p - density_q) * d, x))
         with torch.no_grad():
             d_p = critic(_sample(p, eval_samples, generator, device)).double().mean()
             d_q = critic(_sample(q, eval_samples, generator, device)).double().mean()
@@ -389,13 +397,11 @@ def estimate_w1(
 def divergence_checks(
     p: Gaussian = DEFAULT_P,
     q: Gaussian = DEFAULT_Q,
-    steps: int = 1200,
+    steps: int = 800,
     seed: int = 0,
     device: str | torch.device = "cpu",
 ) -> list[dict]:
     """Every f-divergence estimate (in F_DIVERGENCES order) followed by the W1 estimate."""
-    from ganforge.objectives import F_DIVERGENCES
-
     results = [
         estimate_f_divergence(name, p, q, steps=steps, seed=seed, device=device)
         for name in F_DIVERGENCES

@@ -328,7 +328,7 @@ def _photo_crops_array(split: str, size: int) -> np.ndarray:
     crops = []
     for package, relative in PHOTOS:
         image = Image.fromarray(_photo(package, relative))
-        scaled = resize_and_crop_keep_aspect(image, PHOTO_SIZE_IN_CROPS * size)
+        scaled = resize_shorter_side(image, PHOTO_SIZE_IN_CROPS * size)
         pixels = np.asarray(scaled)
         height, width = pixels.shape[:2]
         boundary = round(width * (1.0 - TEST_SHARE_OF_WIDTH))
@@ -340,7 +340,7 @@ def _photo_crops_array(split: str, size: int) -> np.ndarray:
     return stacked / 127.5 - 1.0
 
 
-def resize_and_crop_keep_aspect(image: Image.Image, shorter_side: int) -> Image.Image:
+def resize_shorter_side(image: Image.Image, shorter_side: int) -> Image.Image:
     """Resize (bilinear, antialiased when shrinking) so the shorter side is ``shorter_side``,
     keeping the aspect ratio."""
     width, height = image.size

@@ -79,7 +79,9 @@ def save_digits_classifier(model: DigitsCNN, path: str | Path, metadata: dict[st
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    state = {
+        k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()
+    }
     save_file(state, str(path), metadata=metadata)
     return path
 
@@ -160,11 +162,13 @@ def train_digits_classifier(
             loss.backward()
             optimizer.step()
             scheduler.step()
-            total_loss += float(loss) * len(index)
+            total_loss += float(loss.detach()) * len(index)
         if log is not None and (epoch + 1) % 5 == 0:
             test_acc = accuracy(model, test_set.images, test_set.labels)
-            log(f"epoch {epoch + 1}/{epochs}: loss {total_loss / len(images):.4f}, "
-                f"test accuracy {test_acc:.4f}")
+            log(
+                f"epoch {epoch + 1}/{epochs}: loss {total_loss / len(images):.4f}, "
+                f"test accuracy {test_acc:.4f}"
+            )
     model.eval()
     report = {
         "train_accuracy": accuracy(model, images, labels),

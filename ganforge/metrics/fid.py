@@ -3,16 +3,17 @@
     FID = ||mu_1 - mu_2||^2 + Tr(S_1) + Tr(S_2) - 2 Tr((S_1 S_2)^{1/2})
 
 The trace of the matrix square root is computed without `scipy.linalg.sqrtm`. With any
-factor S_1 = A A^T (Cholesky, or A = S_1^{1/2}), S_1 S_2 = A (A^T S_2) is similar to the
-symmetric positive semi-definite M = A^T S_2 A (AB and BA share their eigenvalues), so the
-eigenvalues of S_1 S_2 are the eigenvalues l_i >= 0 of M and
+factor S_1 = A A^T (Cholesky), S_1 S_2 = A (A^T S_2) has the eigenvalues of the symmetric
+positive semi-definite M = A^T S_2 A (AB and BA share their eigenvalues), so with the
+eigenvalues l_i >= 0 of M
 
     Tr((S_1 S_2)^{1/2}) = sum_i sqrt(l_i).
 
 A Cholesky factorisation and one symmetric eigenvalue solve (`eigvalsh`) replace the
-Schur-based `sqrtm`: many times faster on 2048-d statistics, real by construction, and
-stable for near-singular covariances (round-off eigenvalues below zero are clipped to zero
-instead of producing complex parts).
+Schur-based `sqrtm`: many times faster on 2048-d statistics and real by construction
+(round-off eigenvalues below zero are clipped to zero instead of producing complex parts).
+Singular covariances (fewer samples than dimensions) take an SVD route that keeps exact
+zeros at zero; see `trace_sqrt_product`.
 
 Statistics files use pytorch-fid's `.npz` format: arrays `mu` (D,) and `sigma` (D, D); ganforge
 may add a `protocol` entry (a JSON string), which pytorch-fid ignores.
@@ -46,23 +47,21 @@ def _check_statistics(mu: np.ndarray, sigma: np.ndarray, which: str) -> tuple[np
     sigma = np.atleast_2d(np.asarray(sigma, dtype=np.float64))
     if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
         raise ValueError(
-            f"statistics {which}: mu must be (D,) and sigma (D, D), got {mu.shape} and {sigma.shape}"
+            f"statistics {which}: mu must be (D,) and sigma (D, D), "
+            f"got {mu.shape} and {sigma.shape}"
         )
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
         raise ValueError(f"statistics {which} contain NaN or infinite values")
     return mu, 0.5 * (sigma + sigma.T)  # symmetric up to round-off; make it exactly so
 
 
-def sqrtm_psd(sigma: torch.Tensor) -> torch.Tensor:
-    """Principal square root of a symmetric PSD matrix: V diag(sqrt(max(w, 0))) V^T from eigh."""
+def psd_factor(sigma: torch.Tensor) -> torch.Tensor:
+    """F (D, r) with F F^T = S, from eigh: the eigenvectors of the r numerically nonzero
+    eigenvalues w (w > D * eps * max w) scaled by sqrt(w)."""
     w, v = torch.linalg.eigh(sigma)
-    return (v * w.clamp(min=0).sqrt()) @ v.T
-
-
-def _sum_sqrt_eigenvalues(m: torch.Tensor) -> float:
-    """sum_i sqrt(max(l_i, 0)) over the eigenvalues l_i of the symmetric PSD matrix m."""
-    eigenvalues = torch.linalg.eigvalsh(0.5 * (m + m.T))
-    return float(eigenvalues.clamp(min=0).sqrt().sum())
+    tolerance = sigma.shape[0] * torch.finfo(sigma.dtype).eps * w.abs().max()
+    keep = w > tolerance
+    return v[:, keep] * w[keep].sqrt()
 
 
 def trace_sqrt_product(
@@ -71,20 +70,25 @@ def trace_sqrt_product(
     """Tr((S_1 S_2)^{1/2}) for symmetric PSD S_1, S_2, as a sum of square-rooted eigenvalues.
 
     Fast path: with the Cholesky factor S_1 = L L^T (S_1 positive definite), S_1 S_2 is similar
-    to L^T S_2 L, symmetric PSD, so one `eigvalsh` gives the eigenvalues. If neither S_1 nor
-    S_2 (the roles are symmetric) is numerically positive definite, the root
-    R = S_1^{1/2} from `eigh` (negative round-off eigenvalues clipped to 0) gives the similar
-    matrix R S_2 R instead, which also covers singular covariances (N <= D samples).
-    Computed in float64 with torch (LAPACK on CPU, cuSOLVER on `device="cuda"`).
+    to L^T S_2 L, symmetric PSD, so one `eigvalsh` gives its eigenvalues l_i and the trace is
+    sum_i sqrt(max(l_i, 0)). If neither S_1 nor S_2 (the roles are symmetric) is numerically
+    positive definite, both are factored as S_k = F_k F_k^T over their numerical range
+    (F_k of size D x r_k, from `eigh`); then S_1 S_2 shares its nonzero eigenvalues with
+    (F_2^T F_1)^T (F_2^T F_1), and the trace is the sum of the singular values of the
+    r_2 x r_1 matrix F_2^T F_1. Singular values carry no square-root amplification of
+    round-off, so exact zeros (N <= D samples) stay zero. Computed in float64 with torch
+    (LAPACK on CPU, cuSOLVER on `device="cuda"`).
     """
     s1 = torch.as_tensor(sigma1, dtype=torch.float64, device=device)
     s2 = torch.as_tensor(sigma2, dtype=torch.float64, device=device)
     for a, b in ((s1, s2), (s2, s1)):
         lower, info = torch.linalg.cholesky_ex(a)
         if int(info) == 0:
-            return _sum_sqrt_eigenvalues(lower.T @ b @ lower)
-    root = sqrtm_psd(s1)
-    return _sum_sqrt_eigenvalues(root @ s2 @ root)
+            m = lower.T @ b @ lower
+            eigenvalues = torch.linalg.eigvalsh(0.5 * (m + m.T))
+            return float(eigenvalues.clamp(min=0).sqrt().sum())
+    cross = psd_factor(s2).T @ psd_factor(s1)
+    return float(torch.linalg.svdvals(cross).sum())
 
 
 def frechet_distance(

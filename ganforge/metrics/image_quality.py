@@ -7,7 +7,9 @@ averaged over the batch.
     L1   = mean |x - y|
     PSNR = 10 log10( L^2 / MSE ),  L the data range, MSE = mean (x - y)^2
     SSIM = mean over pixels and channels of
-           ((2 mu_x mu_y + C_1)(2 sigma_xy + C_2)) / ((mu_x^2 + mu_y^2 + C_1)(sigma_x^2 + sigma_y^2 + C_2))
+               (2 mu_x mu_y + C_1)(2 sigma_xy + C_2)
+           -------------------------------------------------
+           (mu_x^2 + mu_y^2 + C_1)(sigma_x^2 + sigma_y^2 + C_2)
 
 with local statistics from a Gaussian window (11 x 11, sigma = 1.5), C_1 = (K_1 L)^2,
 C_2 = (K_2 L)^2, K_1 = 0.01, K_2 = 0.03 (Wang et al. 2004). As in scikit-image (and Wang et
@@ -33,7 +35,9 @@ def _pair(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> tuple[t
     b = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y).to(torch.float64)
     b = b.to(a.device)
     if a.shape != b.shape:
-        raise ValueError(f"images must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(
+            f"images must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     if a.ndim == 3:
         a, b = a[None], b[None]
     if a.ndim != 4:

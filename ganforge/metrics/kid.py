@@ -26,7 +26,9 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     """The unbiased MMD^2_u of the module docstring for two equally sized (m, d) samples."""
     m = x.shape[0]
     if y.shape[0] != m or m < 2:
-        raise ValueError(f"need two samples of equal size m >= 2, got {x.shape[0]} and {y.shape[0]}")
+        raise ValueError(
+            f"need two samples of equal size m >= 2, got {x.shape[0]} and {y.shape[0]}"
+        )
     k_xx = polynomial_kernel(x, x)
     k_yy = polynomial_kernel(y, y)
     k_xy = polynomial_kernel(x, y)

@@ -49,8 +49,9 @@ def knn_radii(features: torch.Tensor, k: int, batch_size: int = 1024) -> torch.T
 def ball_membership_counts(
     queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, batch_size: int = 1024
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """For balls B(c_i, r_i): per query q_j the number of balls holding it, sum_i 1[||q_j-c_i|| <= r_i],
-    and per ball whether it holds any query, max_j 1[||q_j - c_i|| <= r_i]."""
+    """For closed balls B(c_i, r_i): per query q_j the number of balls holding it,
+    sum_i 1[||q_j - c_i|| <= r_i], and per ball whether it holds any query,
+    max_j 1[||q_j - c_i|| <= r_i]."""
     counts = torch.zeros(queries.shape[0], dtype=torch.int64, device=queries.device)
     ball_hit = torch.zeros(centres.shape[0], dtype=torch.bool, device=queries.device)
     for rows in _row_blocks(queries.shape[0], batch_size):

@@ -34,6 +34,14 @@ def _image_shape(data) -> tuple[int, int]:
     return size, channels
 
 
+def _d_classes(m, data) -> int:
+    """K for D's head: model.num_classes, or the data's classes for a class-aware head on an
+    unconditional G (semi-supervised classifier, projection D with model.num_classes = 0)."""
+    if m.num_classes > 0 or m.head == "plain":
+        return m.num_classes
+    return data.num_classes
+
+
 @ARCHS.register("dcgan")
 def _dcgan(m, data):
     from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
@@ -41,7 +49,7 @@ def _dcgan(m, data):
     size, channels = _image_shape(data)
     g = DCGANGenerator(m.z_dim, size, channels, m.g_width, num_classes=m.num_classes)
     d = DCGANDiscriminator(size, channels, m.d_width, spectral_norm=m.spectral_norm,
-                           norm=m.d_norm, num_classes=m.num_classes, head=m.head,
+                           norm=m.d_norm, num_classes=_d_classes(m, data), head=m.head,
                            minibatch_std=m.minibatch_std, pack=m.pack)
     return g, d
 
@@ -52,7 +60,7 @@ def _resnet(m, data):
 
     size, channels = _image_shape(data)
     g = ResNetGenerator(m.z_dim, size, channels, m.g_width, num_classes=m.num_classes)
-    d = ResNetDiscriminator(size, channels, m.d_width, num_classes=m.num_classes,
+    d = ResNetDiscriminator(size, channels, m.d_width, num_classes=_d_classes(m, data),
                             spectral_norm=m.spectral_norm, head=m.head)
     return g, d
 

@@ -17,6 +17,12 @@ from torch import nn
 
 from ganforge import objectives
 from ganforge.nets import build_gan_nets
+from ganforge.nets.began import (
+    began_convergence,
+    began_losses,
+    began_update_k,
+    reconstruction_loss,
+)
 from ganforge.registry import Registry
 
 FAMILIES: Registry = Registry("train.family")
@@ -113,17 +119,25 @@ def _check_combination(cfg, objective) -> None:
     loss, model = cfg.loss, cfg.model
     if objective.name == "wasserstein" and model.spectral_norm:
         raise ValueError("weight clipping (loss.name=wasserstein) and model.spectral_norm both "
-                         "constrain D's Lipschitz constant; use one (e.g. loss.name=hinge or wgan-gp "
-                         "with spectral norm)")
+                         "constrain D's Lipschitz constant; use one (e.g. loss.name=hinge or "
+                         "wgan-gp with spectral norm)")
     if (loss.label_smoothing or loss.label_flip) and not objective.probabilistic:
         raise ValueError(f"label smoothing/flipping need a D that outputs P(real); loss.name="
-                         f"{objective.name} has a critic or f-GAN output. Use ns, minimax or lsgan.")
+                         f"{objective.name} has a critic or f-GAN output. Use ns, minimax or "
+                         "lsgan.")
     if not 0 <= loss.label_smoothing < 0.5:
         raise ValueError(f"loss.label_smoothing must be in [0, 0.5), got {loss.label_smoothing}")
     if not 0 <= loss.label_flip < 0.5:
         raise ValueError(f"loss.label_flip must be in [0, 0.5), got {loss.label_flip}")
     if model.head in ("projection", "acgan", "classifier") and not cfg.data.labels:
         raise ValueError(f"model.head={model.head} needs class labels: set data.labels=true")
+    if model.head == "acgan" and model.num_classes < 1:
+        raise ValueError("model.head=acgan trains G to produce the class it is given: set "
+                         "model.num_classes (e.g. 10) to make G class-conditional")
+    if cfg.data.labelled_per_class > 0 and model.head != "classifier":
+        raise ValueError("data.labelled_per_class (unlabelled examples get label -1) is for the "
+                         "semi-supervised D only: set model.head=classifier or "
+                         "data.labelled_per_class=0")
     if model.head == "classifier" and objective.name not in ("ns", "minimax"):
         raise ValueError("the semi-supervised classifier D (model.head=classifier) needs "
                          "loss.name=ns or minimax")
@@ -266,8 +280,8 @@ class GANFamily(Family):
     def fixed_inputs(self, n, seed):
         g = torch.Generator().manual_seed(seed)
         inputs = {"z": torch.randn(n, self.z_dim, generator=g)}
-        if self.conditional_g:  # one row per class in the grid
-            inputs["y"] = torch.arange(n) % self.num_classes
+        if self.conditional_g:  # grid rows of num_classes images; row r shows class r mod K
+            inputs["y"] = (torch.arange(n) // self.num_classes) % self.num_classes
         return inputs
 
     @torch.no_grad()
@@ -279,3 +293,112 @@ class GANFamily(Family):
 
 def build_family(cfg, data, device) -> Family:
     return FAMILIES.get(cfg.train.family)(cfg, data, device)
+
+
+@FAMILIES.register("began")
+class BEGANFamily(Family):
+    """BEGAN (Berthelot, Schumm & Metz 2017): D is an auto-encoder, L(v) = E|v - D(v)|.
+
+    D step:  minimise L_D = L(x) - k_t L(G(z_D))   (z_D fresh noise, G held fixed)
+    G step:  minimise L_G = L(G(z_G))              (D held fixed), then the equilibrium update
+             k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1), k_0 = 0,
+    with L(x) from the last D step of the iteration and L(G(z_G)) measured before G's update.
+    Logged: loss_d = L_D, loss_g = L_G, loss_real = L(x), loss_fake = L(G(z_G)), k = k_{t+1}
+    and the convergence measure m_global = L(x) + |gamma L(x) - L(G(z_G))|. k_t is part of the
+    checkpoint (`extra_state`), so a resumed run continues with the same k.
+    """
+
+    def __init__(self, cfg, data, device: torch.device):
+        m, loss = cfg.model, cfg.loss
+        if m.arch != "began":
+            raise ValueError(f"train.family=began needs model.arch=began (an auto-encoder D), "
+                             f"got model.arch={m.arch}")
+        if m.num_classes or m.head != "plain":
+            raise ValueError("BEGAN is unconditional: use model.num_classes=0 and model.head=plain")
+        if not 0 < loss.began_gamma <= 1:
+            raise ValueError(f"loss.began_gamma must be in (0, 1], got {loss.began_gamma}")
+        if loss.began_lambda_k < 0:
+            raise ValueError(f"loss.began_lambda_k must be >= 0, got {loss.began_lambda_k}")
+        self.cfg, self.device = cfg, device
+        self.gamma, self.lambda_k = loss.began_gamma, loss.began_lambda_k
+        g, d = build_gan_nets(m, data)
+        self.G, self.D = g.to(device), d.to(device)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self.z_dim, self.data_shape = m.z_dim, data.shape
+        self.num_classes, self.conditional_g = 0, False
+        self.nets = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
+        self.optimizers = {
+            "G": make_adam(self.G.parameters(), cfg.optim.lr_g, cfg.optim),
+            "D": make_adam(self.D.parameters(), cfg.optim.lr_d, cfg.optim),
+        }
+        self.schedulers = {k: make_scheduler(o, cfg) for k, o in self.optimizers.items()}
+        self.k = 0.0  # k_0 = 0: D first learns to reconstruct real images only
+        self._loss_real: torch.Tensor | None = None  # L(x) of the last D step
+
+    def noise(self, n: int) -> torch.Tensor:
+        return self.global_randn(n, self.z_dim)
+
+    def d_step(self, batch, step):
+        real = batch["x"].to(self.device, non_blocking=True)
+        n = real.shape[0]
+        with torch.no_grad():
+            fake = unwrap(self.G)(self.noise(n))
+        recon = self.D(torch.cat([real, fake]))  # one pass: BEGAN's D has no batch statistics
+        loss_d, _, loss_real, loss_fake = began_losses(real, recon[:n], fake, recon[n:], self.k)
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.optimizers["D"].step()
+        self._loss_real = loss_real.detach()
+        return {"loss_d": loss_d.detach(), "loss_real": self._loss_real}
+
+    def _global_mean(self, values: torch.Tensor) -> torch.Tensor:
+        """The mean over processes, so every process applies the same k update."""
+        dist = torch.distributed
+        if self.world > 1 and dist.is_available() and dist.is_initialized():
+            values = values.clone()
+            torch.distributed.all_reduce(values)
+            values /= self.world
+        return values
+
+    def g_step(self, batch, step):
+        if self._loss_real is None:
+            raise RuntimeError("BEGANFamily.g_step needs a d_step first (it uses that step's L(x))")
+        n = batch["x"].shape[0]
+        fake = self.G(self.noise(n))
+        d = unwrap(self.D).requires_grad_(False)  # no D gradients (and no DDP hooks) here
+        loss_g = reconstruction_loss(fake, d(fake))  # L(G(z_G))
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        d.requires_grad_(True)
+        self.optimizers["G"].step()
+        loss_real, loss_fake = self._global_mean(torch.stack([self._loss_real, loss_g.detach()]))
+        loss_real, loss_fake = float(loss_real), float(loss_fake)
+        self.k = began_update_k(self.k, self.gamma, loss_real, loss_fake, self.lambda_k)
+        t = self.cfg.train
+        ema_update(self.G_ema, unwrap(self.G), 0.0 if step < t.ema_start else t.ema)
+        return {
+            "loss_g": loss_g.detach(),
+            "loss_real": torch.tensor(loss_real),
+            "loss_fake": torch.tensor(loss_fake),
+            "k": torch.tensor(self.k),
+            "m_global": torch.tensor(began_convergence(loss_real, loss_fake, self.gamma)),
+        }
+
+    def extra_state(self):
+        return {"k": torch.tensor([self.k], dtype=torch.float64)}
+
+    def load_extra_state(self, state):
+        if "k" not in state:
+            raise ValueError("this BEGAN checkpoint has no k_t (extra/k); it is not a BEGAN run")
+        self.k = float(state["k"][0])
+
+    def fixed_inputs(self, n, seed):
+        g = torch.Generator().manual_seed(seed)
+        return {"z": torch.randn(n, self.z_dim, generator=g)}
+
+    @torch.no_grad()
+    def snapshot(self, inputs):
+        return self.G_ema(inputs["z"].to(self.device)).float().cpu()
+
+
+from ganforge.train import translation  # noqa: E402,F401  (registers pix2pix, cyclegan)

@@ -1,0 +1,499 @@
+"""Evaluation entry points: metrics by name, protocol-stamped results, cached real features.
+
+    result = evaluate(["fid", "kid", "precision"], real_images, fake_images, features="digits")
+    result["metrics"]["fid"], result["protocol"]
+
+`METRICS` maps each metric name of DESIGN.md to a small function of an `Evaluation` (which
+holds the two sample sets and computes features, probabilities and shared results once).
+Every function returns (values, protocol): the numbers it adds to "metrics" and the settings
+that produced them, which go under protocol["metrics"][name].
+
+Features of real data (the expensive part with Inception: ~5 images/s on 2 CPU cores) are
+cached on disk under `cache_dir`/features/<key>.npz, the key a SHA-1 of the extractor's
+protocol and of the real images' bytes, so a different extractor, resize or image set never
+reuses a stale file. `cache_dir=None` turns the cache off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganforge.registry import Registry
+
+from .features import (
+    ImageBatches,
+    class_probabilities,
+    extract_features,
+    get_extractor,
+    stacked_digit_labels,
+)
+from .fid import feature_statistics, frechet_distance, load_statistics_with_protocol
+from .image_quality import l1, psnr, ssim
+from .inception_score import inception_score
+from .kid import kernel_inception_distance
+from .modes import mixture_mode_stats, stacked_mode_stats
+from .parzen import DEFAULT_SIGMAS, parzen_window_log_likelihood
+from .prdc import density_coverage, precision_recall
+
+DEFAULT_CACHE_DIR = "~/.cache/ganforge"
+
+
+@dataclass
+class MetricOptions:
+    """Settings of individual metrics (all recorded in the result's protocol).
+
+    kid_subsets, kid_subset_size: KID subsets (clipped to the sample counts).
+    is_splits, classifier: Inception Score splits and the classifier giving p(y|x); the
+    classifier also labels each channel of stacked digits for `modes` / `mode_kl`.
+    k_precision_recall, k_density_coverage: k of the k-NN radii (3 and 5 as in the papers).
+    mixture_centers (K, d), mixture_std: a Gaussian mixture's modes for modes / hq_fraction /
+    mode_kl; without them, 3-channel images are scored as stacked digits (1000 modes).
+    mode_n_std: a sample is high quality within mode_n_std * mixture_std of its nearest centre.
+    parzen_sigmas: the bandwidth grid; parzen_validation_fraction: the share of real samples
+    (a seeded random subset) used to choose sigma, the rest being the test set.
+    """
+
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    is_splits: int = 10
+    classifier: str = "digits"
+    k_precision_recall: int = 3
+    k_density_coverage: int = 5
+    mixture_centers: np.ndarray | None = None
+    mixture_std: float | None = None
+    mode_n_std: float = 3.0
+    parzen_sigmas: tuple[float, ...] = DEFAULT_SIGMAS
+    parzen_validation_fraction: float = 0.5
+
+
+def _as_tensor(x: ImageBatches | None, which: str) -> torch.Tensor | None:
+    """Arrays become tensors; an iterable of batches is concatenated once."""
+    if x is None:
+        return None
+    if isinstance(x, torch.Tensor | np.ndarray):
+        t = torch.as_tensor(x)
+    else:
+        t = torch.cat([torch.as_tensor(b) for b in x])
+    if t.ndim < 2 or t.shape[0] == 0:
+        raise ValueError(
+            f"{which} samples must be a non-empty (N, ...) array, got {tuple(t.shape)}"
+        )
+    return t
+
+
+def data_digest(x: torch.Tensor) -> str:
+    """SHA-1 of a tensor's shape, dtype and bytes: identifies a real image set in cache keys."""
+    t = x.detach().to("cpu").contiguous()
+    digest = hashlib.sha1(f"{tuple(t.shape)} {t.dtype}".encode())
+    digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def cached_features(
+    extractor: str,
+    images: torch.Tensor,
+    cache_dir: str | Path | None,
+    batch_size: int = 64,
+    device: str | torch.device = "cpu",
+    progress: bool = False,
+) -> np.ndarray:
+    """extract_features, read from / written to cache_dir/features/<key>.npz when cache_dir is
+    set and the extractor is not `raw` (raw features cost nothing)."""
+    model = get_extractor(extractor, device)
+    if cache_dir is None or model.name == "raw":
+        return extract_features(model, images, batch_size, device, progress)
+    key_text = json.dumps(
+        {"features": model.protocol(), "data": data_digest(images)}, sort_keys=True
+    )
+    key = hashlib.sha1(key_text.encode()).hexdigest()
+    path = Path(cache_dir).expanduser() / "features" / f"{key}.npz"
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as data:
+            return data["features"].astype(np.float64)
+    features = extract_features(model, images, batch_size, device, progress)
+    as32 = features.astype(np.float32)
+    stored = as32 if np.array_equal(as32.astype(np.float64), features) else features  # lossless
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, features=stored, protocol=np.array(key_text))
+    tmp.replace(path)
+    return features
+
+
+@dataclass
+class Evaluation:
+    """Two sample sets and the run settings; computes shared intermediate results once."""
+
+    real: torch.Tensor | None
+    fake: torch.Tensor
+    features: str = "inception"
+    device: str = "cpu"
+    batch_size: int = 64
+    seed: int = 0
+    cache_dir: str | Path | None = None
+    progress: bool = False
+    options: MetricOptions = field(default_factory=MetricOptions)
+    _memo: dict = field(default_factory=dict, repr=False)
+
+    def _once(self, key: str, compute: Callable):
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def need_real(self, metric: str) -> torch.Tensor:
+        if self.real is None:
+            raise ValueError(f"metric {metric!r} compares with real data; give real samples")
+        return self.real
+
+    def real_features(self) -> np.ndarray:
+        real = self.need_real("features")
+        return self._once(
+            "real_features",
+            lambda: cached_features(
+                self.features, real, self.cache_dir, self.batch_size, self.device, self.progress
+            ),
+        )
+
+    def fake_features(self) -> np.ndarray:
+        return self._once(
+            "fake_features",
+            lambda: extract_features(
+                self.features, self.fake, self.batch_size, self.device, self.progress
+            ),
+        )
+
+    def feature_protocol(self) -> dict:
+        return get_extractor(self.features, self.device).protocol()
+
+
+Metric = Callable[[Evaluation], tuple[dict[str, float], dict]]
+METRICS: Registry[Metric] = Registry("metric")
+
+
+@METRICS.register("fid")
+def _fid(ev: Evaluation) -> tuple[dict, dict]:
+    real = feature_statistics(ev.real_features())
+    fake = feature_statistics(ev.fake_features())
+    return {"fid": frechet_distance(*real, *fake)}, {"features": ev.features}
+
+
+@METRICS.register("kid")
+def _kid(ev: Evaluation) -> tuple[dict, dict]:
+    o = ev.options
+    real, fake = ev.real_features(), ev.fake_features()
+    mean, std = kernel_inception_distance(real, fake, o.kid_subsets, o.kid_subset_size, ev.seed)
+    size = min(o.kid_subset_size, len(real), len(fake))
+    protocol = {
+        "features": ev.features,
+        "subsets": o.kid_subsets,
+        "subset_size": size,
+        "kernel": "(x.y/d + 1)^3",
+        "seed": ev.seed,
+    }
+    return {"kid": mean, "kid_std": std}, protocol
+
+
+@METRICS.register("is")
+def _is(ev: Evaluation) -> tuple[dict, dict]:
+    o = ev.options
+    probs = ev._once(
+        "fake_probs",
+        lambda: class_probabilities(o.classifier, ev.fake, ev.batch_size, ev.device, ev.progress),
+    )
+    mean, std = inception_score(probs, o.is_splits)
+    protocol = {
+        "classifier": get_extractor(o.classifier, ev.device).protocol(),
+        "splits": o.is_splits,
+    }
+    return {"is": mean, "is_std": std}, protocol
+
+
+def _precision_recall(ev: Evaluation) -> dict:
+    k = ev.options.k_precision_recall
+    return ev._once(
+        "pr", lambda: precision_recall(ev.real_features(), ev.fake_features(), k, device=ev.device)
+    )
+
+
+def _density_coverage(ev: Evaluation) -> dict:
+    k = ev.options.k_density_coverage
+    return ev._once(
+        "dc", lambda: density_coverage(ev.real_features(), ev.fake_features(), k, device=ev.device)
+    )
+
+
+def _knn_metric(name: str, compute: Callable[[Evaluation], dict], k_field: str) -> Metric:
+    def metric(ev: Evaluation) -> tuple[dict, dict]:
+        return {name: compute(ev)[name]}, {
+            "features": ev.features,
+            "k": getattr(ev.options, k_field),
+        }
+
+    metric.__doc__ = f"{name} of ganforge.metrics.prdc"
+    return metric
+
+
+METRICS.register("precision")(_knn_metric("precision", _precision_recall, "k_precision_recall"))
+METRICS.register("recall")(_knn_metric("recall", _precision_recall, "k_precision_recall"))
+METRICS.register("density")(_knn_metric("density", _density_coverage, "k_density_coverage"))
+METRICS.register("coverage")(_knn_metric("coverage", _density_coverage, "k_density_coverage"))
+
+
+def _mode_stats(ev: Evaluation) -> tuple[dict, dict]:
+    o = ev.options
+    if o.mixture_centers is not None:
+        if o.mixture_std is None:
+            raise ValueError("mixture_centers was given without mixture_std")
+
+        def compute():
+            points = ev.fake.reshape(len(ev.fake), -1).double().cpu().numpy()
+            return mixture_mode_stats(
+                points, np.asarray(o.mixture_centers), o.mixture_std, o.mode_n_std
+            )
+
+        protocol = {
+            "kind": "mixture",
+            "num_modes": len(np.asarray(o.mixture_centers)),
+            "std": o.mixture_std,
+            "n_std": o.mode_n_std,
+            "rule": "high quality: within n_std*std of the nearest centre; a mode is "
+            "captured with >= 1 high-quality sample",
+        }
+    elif ev.fake.ndim == 4 and ev.fake.shape[1] == 3:
+        if o.classifier != "digits":
+            raise ValueError("stacked-digit modes need the digits classifier")
+
+        def compute():
+            labels = stacked_digit_labels(ev.fake, ev.batch_size, ev.device, ev.progress)
+            return stacked_mode_stats(labels)
+
+        protocol = {
+            "kind": "stacked digits",
+            "num_modes": 1000,
+            "classifier": get_extractor("digits", ev.device).protocol(),
+            "rule": "each channel labelled by the digits classifier; a mode is captured "
+            "with >= 1 sample",
+        }
+    else:
+        raise ValueError(
+            "mode statistics need either a Gaussian mixture (options.mixture_centers and "
+            "mixture_std) or stacked-digit images (N, 3, H, W)"
+        )
+    return ev._once("modes", compute), protocol
+
+
+def _mode_metric(name: str) -> Metric:
+    def metric(ev: Evaluation) -> tuple[dict, dict]:
+        stats, protocol = _mode_stats(ev)
+        if name not in stats:
+            raise ValueError(f"{name} is defined for Gaussian mixtures only (give mixture_centers)")
+        return {name: stats[name]}, protocol
+
+    metric.__doc__ = f"{name} of ganforge.metrics.modes"
+    return metric
+
+
+for _name in ("modes", "hq_fraction", "mode_kl"):
+    METRICS.register(_name)(_mode_metric(_name))
+
+
+def _parzen_space(x: torch.Tensor) -> tuple[torch.Tensor, str]:
+    """Images (4-D, in [-1, 1]) are mapped to [0, 1] as in the paper; points stay as they are."""
+    if x.ndim == 4:
+        return (x.double() + 1.0) / 2.0, "pixels mapped from [-1, 1] to [0, 1], flattened"
+    return x.double(), "raw coordinates"
+
+
+@METRICS.register("parzen_ll")
+def _parzen(ev: Evaluation) -> tuple[dict, dict]:
+    o = ev.options
+    real, space = _parzen_space(ev.need_real("parzen_ll"))
+    fake, _ = _parzen_space(ev.fake)
+    order = torch.as_tensor(np.random.default_rng(ev.seed).permutation(len(real)))
+    n_val = int(round(len(real) * o.parzen_validation_fraction))
+    if not 1 <= n_val <= len(real) - 2:
+        raise ValueError(f"parzen_ll needs real samples for validation and test; got {len(real)}")
+    result = parzen_window_log_likelihood(
+        fake, real[order[:n_val]], real[order[n_val:]], o.parzen_sigmas, device=ev.device
+    )
+    protocol = {
+        "space": space,
+        "sigma": result["sigma"],
+        "sigma_grid": list(o.parzen_sigmas),
+        "num_validation": n_val,
+        "num_test": len(real) - n_val,
+        "seed": ev.seed,
+    }
+    return {
+        "parzen_ll": result["log_likelihood"],
+        "parzen_ll_se": result["standard_error"],
+    }, protocol
+
+
+def _paired(name: str, fn: Callable) -> Metric:
+    def metric(ev: Evaluation) -> tuple[dict, dict]:
+        real = ev.need_real(name)
+        return {name: fn(ev.fake.double(), real.double().to(ev.fake.device))}, {
+            "pairs": "fake[i] against real[i]",
+            "data_range": 2.0,
+        }
+
+    metric.__doc__ = f"{name} of ganforge.metrics.image_quality (paired images in [-1, 1])"
+    return metric
+
+
+METRICS.register("l1")(_paired("l1", l1))
+METRICS.register("psnr")(_paired("psnr", psnr))
+METRICS.register("ssim")(_paired("ssim", ssim))
+
+FEATURE_METRICS = ("fid", "kid", "precision", "recall", "density", "coverage")
+
+
+def _json_number(value):
+    """NaN and infinities are not JSON; they become None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def evaluate(
+    metric_names: Sequence[str],
+    real: ImageBatches | None,
+    fake: ImageBatches,
+    features: str = "inception",
+    device: str = "cpu",
+    batch_size: int = 64,
+    seed: int = 0,
+    cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
+    progress: bool = False,
+    options: MetricOptions | None = None,
+) -> dict:
+    """{"protocol": {...}, "metrics": {...}} for the named metrics (see METRICS).
+
+    real, fake: images (N, C, H, W) in [-1, 1] or points (N, d), as arrays or iterables of
+    batches (concatenated once). `features` names the extractor of the feature metrics (fid,
+    kid, precision, recall, density, coverage). Real features are cached under `cache_dir`
+    (default ~/.cache/ganforge; None: no cache). Non-finite values are reported as None.
+    """
+    names = list(dict.fromkeys(metric_names))
+    for name in names:
+        METRICS.get(name)  # fail before any work on an unknown name
+    ev = Evaluation(
+        real=_as_tensor(real, "real"),
+        fake=_as_tensor(fake, "fake"),
+        features=features,
+        device=device,
+        batch_size=batch_size,
+        seed=seed,
+        cache_dir=cache_dir,
+        progress=progress,
+        options=options or MetricOptions(),
+    )
+    values: dict = {}
+    per_metric: dict = {}
+    for name in names:
+        result, protocol = METRICS.get(name)(ev)
+        values.update({k: _json_number(v) for k, v in result.items()})
+        per_metric[name] = protocol
+    protocol = {
+        "num_real": None if ev.real is None else len(ev.real),
+        "num_fake": len(ev.fake),
+        "real_shape": None if ev.real is None else list(ev.real.shape[1:]),
+        "fake_shape": list(ev.fake.shape[1:]),
+        "seed": seed,
+        "metrics": per_metric,
+    }
+    if any(name in FEATURE_METRICS for name in names):
+        protocol["features"] = ev.feature_protocol()
+    return {"protocol": protocol, "metrics": values}
+
+
+# ----------------------------------------------------------------------------- FID of two sources
+
+StatisticsSource = str | Path | np.ndarray | torch.Tensor | tuple[np.ndarray, np.ndarray]
+
+
+def source_statistics(
+    source: StatisticsSource,
+    features: str = "inception",
+    device: str = "cpu",
+    batch_size: int = 64,
+    cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(mu, sigma, description) of one FID source:
+
+    - a path to a .npz statistics file (pytorch-fid format: mu, sigma);
+    - a path to an image folder (read with ganforge.data.images, spec "folder:PATH");
+    - images (N, C, H, W) in [-1, 1] as an array or tensor;
+    - precomputed features (N, D) as an array or tensor (from the same extractor);
+    - a (mu, sigma) pair.
+    """
+    if isinstance(source, tuple):
+        mu, sigma = source
+        return np.asarray(mu, np.float64), np.asarray(sigma, np.float64), {"kind": "statistics"}
+    if isinstance(source, str | Path):
+        path = Path(source).expanduser()
+        if path.suffix == ".npz":
+            mu, sigma, stored = load_statistics_with_protocol(path)
+            return (
+                mu,
+                sigma,
+                {"kind": "statistics file", "path": str(path), "stored_protocol": stored},
+            )
+        if path.is_dir():
+            from ganforge.data.images import load_image_set
+
+            image_set = load_image_set(f"folder:{path}", split="all", labels=False)
+            images = image_set.images
+            description = {
+                "kind": "image folder",
+                "path": str(path),
+                "num": len(images),
+                "shape": list(images.shape[1:]),
+                "skipped": len(image_set.skipped),
+            }
+        elif path.exists():
+            raise ValueError(f"{path} is neither a .npz statistics file nor an image folder")
+        else:
+            raise FileNotFoundError(f"no statistics file or image folder at {path}")
+    else:
+        images = torch.as_tensor(source)
+        if images.ndim == 2:
+            mu, sigma = feature_statistics(images.double().cpu().numpy())
+            return mu, sigma, {"kind": "features", "num": len(images)}
+        description = {"kind": "images", "num": len(images), "shape": list(images.shape[1:])}
+    feats = cached_features(features, images, cache_dir, batch_size, device, progress)
+    mu, sigma = feature_statistics(feats)
+    return mu, sigma, description
+
+
+def fid_from_sources(
+    a: StatisticsSource,
+    b: StatisticsSource,
+    features: str = "inception",
+    device: str = "cpu",
+    batch_size: int = 64,
+    cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
+    progress: bool = False,
+) -> dict:
+    """{"protocol": {...}, "metrics": {"fid": ...}} between two sources (see source_statistics).
+
+    Statistics files carry whatever protocol computed them; their stored protocol (when
+    ganforge wrote them) is reported under protocol["a"] / protocol["b"].
+    """
+    mu_a, sigma_a, desc_a = source_statistics(a, features, device, batch_size, cache_dir, progress)
+    mu_b, sigma_b, desc_b = source_statistics(b, features, device, batch_size, cache_dir, progress)
+    protocol = {"a": desc_a, "b": desc_b}
+    if any(d["kind"] in ("images", "image folder") for d in (desc_a, desc_b)):
+        protocol["features"] = get_extractor(features, device).protocol()
+    fid = frechet_distance(mu_a, sigma_a, mu_b, sigma_b)
+    return {"protocol": protocol, "metrics": {"fid": fid}}

@@ -1,0 +1,67 @@
+"""Mode statistics on hand-placed points and hand-made digit labels."""
+
+import math
+
+import numpy as np
+import pytest
+
+from ganforge.metrics.modes import kl_to_uniform, mixture_mode_stats, stacked_mode_stats
+
+RING = np.array([[math.cos(2 * math.pi * i / 8), math.sin(2 * math.pi * i / 8)] for i in range(8)])
+
+
+def test_hand_placed_points_on_a_ring():
+    std = 0.1  # high quality: within 0.3 of the nearest centre
+    points = np.array(
+        [
+            RING[0],
+            RING[0] + [0.05, 0.0],
+            RING[0] + [0.0, -0.29],  # three HQ at mode 0
+            RING[1] + [0.2, 0.0],  # HQ at mode 1
+            RING[2] * 1.5,  # 0.5 from mode 2: not HQ
+            [0.0, 0.0],  # 1.0 from every centre: not HQ
+        ]
+    )
+    stats = mixture_mode_stats(points, RING, std)
+    assert stats["modes"] == 2
+    assert abs(stats["hq_fraction"] - 4 / 6) < 1e-12
+    expected_kl = 0.75 * math.log(0.75 * 8) + 0.25 * math.log(0.25 * 8)
+    assert abs(stats["mode_kl"] - expected_kl) < 1e-12
+
+
+def test_one_sample_per_mode_is_uniform():
+    stats = mixture_mode_stats(RING + 0.01, RING, 0.05)
+    assert stats == {"modes": 8, "hq_fraction": 1.0, "mode_kl": 0.0}
+
+
+def test_min_count_and_n_std_change_the_rule():
+    points = np.concatenate([np.repeat(RING[:1], 3, axis=0), RING[1:2] + [0.25, 0.0]])
+    assert mixture_mode_stats(points, RING, 0.1, min_count=2)["modes"] == 1
+    assert mixture_mode_stats(points, RING, 0.1, n_std=2.0)["hq_fraction"] == 0.75
+
+
+def test_no_high_quality_sample_gives_nan_kl():
+    stats = mixture_mode_stats(np.zeros((5, 2)), RING, 0.01)
+    assert stats["modes"] == 0 and stats["hq_fraction"] == 0.0
+    assert math.isnan(stats["mode_kl"])
+
+
+def test_kl_to_uniform_by_hand():
+    assert abs(kl_to_uniform([2, 0, 0, 2]) - math.log(2)) < 1e-12
+    assert kl_to_uniform([1, 1, 1]) == 0.0
+
+
+def test_stacked_modes_all_triples_and_collapse():
+    triples = np.array([[i // 100, (i // 10) % 10, i % 10] for i in range(1000)])
+    assert stacked_mode_stats(triples) == {"modes": 1000, "mode_kl": 0.0}
+    collapsed = stacked_mode_stats(np.tile([3, 1, 4], (50, 1)))
+    assert collapsed["modes"] == 1 and abs(collapsed["mode_kl"] - math.log(1000)) < 1e-12
+    half = stacked_mode_stats(np.array([[0, 0, 1], [0, 0, 1], [9, 9, 9], [9, 9, 9]]))
+    assert half["modes"] == 2 and abs(half["mode_kl"] - math.log(500)) < 1e-12
+
+
+def test_stacked_labels_are_checked():
+    with pytest.raises(ValueError, match="0..9"):
+        stacked_mode_stats(np.array([[0, 10, 1]]))
+    with pytest.raises(ValueError, match=r"\(N, 3\)"):
+        stacked_mode_stats(np.zeros((4, 2), dtype=int))

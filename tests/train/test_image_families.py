@@ -1,0 +1,183 @@
+"""Image presets train end to end; BEGAN's k_t rule; conditional sample grids, one row per class."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from ganforge.api import load_run
+from ganforge.config import load_config, preset_names
+from ganforge.data import IMAGE_SETS, build_data
+from ganforge.nets.began import BEGANDiscriminator, BEGANGenerator
+from ganforge.train.loop import train
+from ganforge.train.steps import BEGANFamily, GANFamily, build_family
+
+TINY = {
+    "data.batch_size": 8, "model.g_width": 8, "model.d_width": 8, "model.hidden": 8,
+    "train.steps": 2, "train.log_every": 1, "train.sample_every": 2, "train.checkpoint_every": 2,
+    "train.progress": False,
+}
+
+
+def image_presets() -> list[str]:
+    names = []
+    for name in preset_names():
+        cfg = load_config(name)
+        if cfg.data.name in IMAGE_SETS and cfg.train.family in ("gan", "began"):
+            names.append(name)
+    return names
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory) -> Path:
+    """Twelve random 40x40 RGB PNGs: enough for folder-dcgan's batches of 8."""
+    folder = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        pixels = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"img{i:02d}.png")
+    return folder
+
+
+def tiny_config(preset: str, image_folder: Path, **extra):
+    overrides = dict(TINY, **extra)
+    if load_config(preset).data.name == "folder":
+        overrides["data.path"] = str(image_folder)
+    return load_config(preset, overrides)
+
+
+def run_tiny(preset: str, out: Path, image_folder: Path, **extra) -> list[dict]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # upscaling / tensorboard chatter
+        train(tiny_config(preset, image_folder, **extra), out)
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_the_issue_presets_exist():
+    wanted = {"digits-dcgan", "digits-wgan-gp", "digits-sngan", "digits-began", "digits-cgan",
+              "digits-acgan", "digits-ssgan", "faces-dcgan", "folder-dcgan"}
+    assert wanted <= set(image_presets())
+
+
+@pytest.mark.parametrize("preset", image_presets())
+def test_every_image_preset_trains_a_few_steps(preset, tmp_path, image_folder):
+    rows = run_tiny(preset, tmp_path / "run", image_folder)
+    assert [r["step"] for r in rows] == [1, 2]
+    for row in rows:
+        assert math.isfinite(row["loss_d"]) and math.isfinite(row["loss_g"])
+    state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
+    assert state["step"] == 2
+    grid = Image.open(tmp_path / "run" / "samples" / "step_0000002.png")
+    cfg = load_config(preset)
+    assert grid.mode == ("L" if cfg.data.channels == 1 else "RGB")
+    assert min(grid.size) > cfg.data.image_size
+
+
+def test_folder_preset_without_a_path_says_what_is_missing(tmp_path):
+    with pytest.raises(ValueError, match="data.path"):
+        train(load_config("folder-dcgan", {"train.progress": False}), tmp_path / "run")
+
+
+def _began_family(lambda_k: float = 0.001, gamma: float = 0.5):
+    cfg = load_config("digits-began", dict(TINY, **{"loss.began_lambda_k": lambda_k,
+                                                   "loss.began_gamma": gamma}))
+    torch.manual_seed(0)
+    data = build_data(cfg)
+    return cfg, data, build_family(cfg, data, torch.device("cpu"))
+
+
+def test_began_family_is_registered_with_the_began_nets():
+    _, _, family = _began_family()
+    assert isinstance(family, BEGANFamily)
+    assert isinstance(family.G, BEGANGenerator) and isinstance(family.D, BEGANDiscriminator)
+    assert family.k == 0.0
+
+
+def test_began_d_loss_uses_k_t():
+    """L_D = E|x - D(x)| - k_t E|G(z) - D(G(z))|, recomputed by hand with the same noise."""
+    _, data, family = _began_family()
+    family.k = 0.3
+    batch = data.stream.next()
+    real = batch["x"]
+    torch.manual_seed(5)
+    with torch.no_grad():
+        fake = family.G(torch.randn(len(real), family.z_dim))
+        loss_real = (real - family.D(real)).abs().mean()
+        loss_fake = (fake - family.D(fake)).abs().mean()
+    torch.manual_seed(5)
+    logs = family.d_step(batch, 0)
+    expected = float(loss_real) - 0.3 * float(loss_fake)
+    assert abs(float(logs["loss_d"]) - expected) < 1e-5
+    assert abs(float(logs["loss_real"]) - float(loss_real)) < 1e-6
+
+
+def test_began_k_follows_the_equilibrium_rule_in_the_logged_values(tmp_path, image_folder):
+    """k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1) from k_0 = 0, row by row;
+    a large lambda_k makes k move far from 0 within three steps."""
+    lambda_k, gamma = 0.5, 0.5
+    rows = run_tiny("digits-began", tmp_path / "run", image_folder, **{
+        "train.steps": 3, "loss.began_lambda_k": lambda_k, "loss.began_gamma": gamma})
+    k = 0.0
+    for row in rows:
+        k = min(max(k + lambda_k * (gamma * row["loss_real"] - row["loss_fake"]), 0.0), 1.0)
+        assert abs(row["k"] - k) < 1e-6
+        assert 0.0 <= row["k"] <= 1.0
+        m_global = row["loss_real"] + abs(gamma * row["loss_real"] - row["loss_fake"])
+        assert abs(row["m_global"] - m_global) < 1e-5
+        assert abs(row["loss_g"] - row["loss_fake"]) < 1e-6
+    assert rows[0]["k"] > 0.0  # real images are harder to reconstruct than G's first outputs
+    state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
+    tensors = load_file(str(tmp_path / "run" / "checkpoint" / state["files"]["nets"]))
+    assert abs(float(tensors["extra/k"][0]) - rows[-1]["k"]) < 1e-6
+
+
+def test_began_k_is_restored_on_load():
+    _, _, family = _began_family()
+    family.k = 0.37
+    state = family.extra_state()
+    _, _, other = _began_family()
+    other.load_extra_state(state)
+    assert other.k == 0.37
+
+
+@pytest.mark.parametrize("preset", ["digits-cgan", "digits-acgan"])
+def test_conditional_grid_has_one_row_per_class(preset, tmp_path, image_folder):
+    """The preset's 100-sample grid: 10 rows of 10 images, row r generated for class r."""
+    run_tiny(preset, tmp_path / "run", image_folder, **{"train.steps": 1})
+    grid = np.asarray(Image.open(tmp_path / "run" / "samples" / "step_0000001.png"))
+    size, pad, classes = 28, 2, 10
+    assert grid.shape == (classes * (size + pad) + pad, classes * (size + pad) + pad)
+    run = load_run(tmp_path / "run")
+    assert isinstance(run.family, GANFamily)
+    fixed = run.family.fixed_inputs(100, seed=run.cfg.seed + 12345)  # the loop's fixed inputs
+    assert torch.equal(fixed["y"].view(classes, classes),
+                       torch.arange(classes).unsqueeze(1).expand(classes, classes))
+    z = fixed["z"]
+    for r in (0, 3, 9):
+        row_z = z[r * classes : (r + 1) * classes]
+        with torch.no_grad():
+            images = run.family.G_ema(row_z, torch.full((classes,), r, dtype=torch.long))
+        expected = ((images.clamp(-1, 1) + 1) * 127.5).round().squeeze(1).numpy()
+        top = pad + r * (size + pad)
+        for c in range(classes):
+            left = pad + c * (size + pad)
+            block = grid[top : top + size, left : left + size].astype(np.float64)
+            assert np.abs(block - expected[c]).max() <= 1.0
+
+
+def test_ssgan_run_is_evaluated_on_the_test_split(tmp_path, image_folder):
+    from ganforge.semisupervised import evaluate_ssgan_run
+
+    run_tiny("digits-ssgan", tmp_path / "run", image_folder)
+    report = evaluate_ssgan_run(tmp_path / "run")
+    assert report["protocol"]["n_test"] == 1000
+    assert report["protocol"]["labelled_per_class"] == 10
+    assert 0.0 <= report["metrics"]["accuracy"] <= 1.0

@@ -1,0 +1,173 @@
+"""The training loop: determinism, exact resume, refusals, divergence and atomic checkpoints."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ganforge.config import load_config
+from ganforge.train import checkpoint
+from ganforge.train.loop import DivergedError, ResumeError, train
+from ganforge.train.steps import GANFamily
+
+TINY = {"model.g_width": 32, "model.d_width": 32, "model.depth": 2, "data.batch_size": 64,
+        "train.log_every": 5, "train.sample_every": 1000, "train.checkpoint_every": 10,
+        "train.progress": False, "train.sample_count": 64}
+
+
+def toy_cfg(steps, **extra):
+    return load_config("toy-ring", {**TINY, "train.steps": steps, **extra})
+
+
+def weights(run):
+    state = checkpoint.read_state(run / "checkpoint")
+    return load_file(str(run / "checkpoint" / state["files"]["nets"])), state
+
+
+def assert_same(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_run_directory_contract(tmp_path):
+    run = train(toy_cfg(20), tmp_path / "run")
+    assert (run / "config.yaml").is_file()
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [5, 10, 15, 20]
+    assert all({"loss_d", "loss_g"} <= r.keys() for r in rows)
+    assert (run / "samples" / "step_0000020.png").is_file()
+    assert list((run / "tb").iterdir())
+    _, state = weights(run)
+    assert state["step"] == 20
+
+
+def test_same_seed_same_weights_bitwise(tmp_path):
+    a, _ = weights(train(toy_cfg(15), tmp_path / "a"))
+    b, _ = weights(train(toy_cfg(15), tmp_path / "b"))
+    assert_same(a, b)
+    c, _ = weights(train(toy_cfg(15, seed=1), tmp_path / "c"))
+    assert not torch.equal(a["G/net.0.weight"], c["G/net.0.weight"])
+
+
+@pytest.mark.parametrize("extra", [
+    {},  # toy stream, plain D
+    # the auxiliary RNG of flips and instance noise is restored too (the anneal length is fixed:
+    # by default it follows train.steps, which a resume may change)
+    {"loss.label_flip": 0.1, "loss.instance_noise": 0.1, "loss.instance_noise_steps": 40},
+])
+def test_resume_is_exact(tmp_path, extra):
+    straight, _ = weights(train(toy_cfg(30, **extra), tmp_path / "straight"))
+    train(toy_cfg(20, **extra), tmp_path / "split")
+    train(toy_cfg(30, **extra), tmp_path / "split", resume=True)
+    resumed, state = weights(tmp_path / "split")
+    assert state["step"] == 30
+    assert_same(straight, resumed)
+    rows = (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(r)["step"] for r in rows] == [5, 10, 15, 20, 25, 30]
+
+
+def test_resume_exact_on_images_with_batch_norm(tmp_path):
+    over = {"data.name": "digits", "data.image_size": 8, "model.g_width": 8, "model.d_width": 8,
+            "model.z_dim": 8, "data.batch_size": 16, "train.checkpoint_every": 3,
+            "train.sample_every": 100, "train.log_every": 1, "train.progress": False}
+    cfg = lambda steps: load_config("digits-dcgan", {**over, "train.steps": steps})  # noqa: E731
+    straight, _ = weights(train(cfg(6), tmp_path / "straight"))
+    train(cfg(3), tmp_path / "split")
+    train(cfg(6), tmp_path / "split", resume=True)
+    resumed, _ = weights(tmp_path / "split")
+    assert_same(straight, resumed)
+
+
+def test_resume_with_changed_config_is_refused(tmp_path):
+    train(toy_cfg(10), tmp_path / "run")
+    with pytest.raises(ResumeError) as err:
+        train(toy_cfg(20, **{"loss.name": "hinge", "optim.lr_d": 0.01}), tmp_path / "run",
+              resume=True)
+    assert "loss.name: 'ns' -> 'hinge'" in str(err.value) and "optim.lr_d" in str(err.value)
+
+
+def test_new_run_refuses_to_overwrite(tmp_path):
+    train(toy_cfg(10), tmp_path / "run")
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(toy_cfg(10), tmp_path / "run")
+
+
+def test_checkpoint_from_another_config_is_refused(tmp_path):
+    train(toy_cfg(10), tmp_path / "run")
+    from ganforge.data import build_data
+    from ganforge.train.steps import build_family
+
+    other = toy_cfg(10, **{"model.g_width": 16})
+    data = build_data(other)
+    fam = build_family(other, data, torch.device("cpu"))
+    with pytest.raises(checkpoint.CheckpointError, match="another config"):
+        checkpoint.load_checkpoint(tmp_path / "run" / "checkpoint", fam, data.stream,
+                                   other.hash(("train.steps", "device", "train.progress")))
+    with pytest.raises(checkpoint.CheckpointError, match="does not fit"):
+        checkpoint.load_nets(tmp_path / "run" / "checkpoint", fam)
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    original = GANFamily.g_step
+
+    def poisoned(self, batch, step):
+        logs = original(self, batch, step)
+        if step + 1 >= 14:
+            logs["loss_g"] = torch.tensor(float("nan"))
+        return logs
+
+    monkeypatch.setattr(GANFamily, "g_step", poisoned)
+    with pytest.raises(DivergedError, match="diverged at step 14") as err:
+        train(toy_cfg(30), tmp_path / "run")
+    assert "loss_g=nan" in str(err.value)
+    _, state = weights(tmp_path / "run")
+    assert state["step"] == 10  # the last checkpoint before the divergence
+
+
+KILL_SCRIPT = textwrap.dedent("""
+    import os, signal, sys
+    import safetensors.torch as st
+    from ganforge.config import load_config
+    from ganforge.train import checkpoint
+    from ganforge.train.loop import train
+    stage = sys.argv[2]
+    calls = {"n": 0}
+    real_save = st.save_file
+    def dying_save(tensors, path, metadata=None):
+        calls["n"] += 1
+        if stage == "mid-file" and calls["n"] == 3:   # second checkpoint, first file: half written
+            with open(path, "wb") as f:
+                f.write(b"\\x00" * 100)
+            os.kill(os.getpid(), signal.SIGKILL)
+        real_save(tensors, path, metadata)
+        if stage == "between-files" and calls["n"] == 4:  # both tensor files, no state.json yet
+            os.kill(os.getpid(), signal.SIGKILL)
+    checkpoint.save_file = dying_save
+    over = {"model.g_width": 16, "model.d_width": 16, "data.batch_size": 32,
+            "train.checkpoint_every": 5, "train.sample_every": 100, "train.progress": False,
+            "train.steps": 10}
+    train(load_config("toy-ring", over), sys.argv[1])
+""")
+
+
+@pytest.mark.parametrize("stage", ["mid-file", "between-files"])
+def test_killed_checkpoint_write_leaves_previous_loadable(tmp_path, stage):
+    script = tmp_path / "kill.py"
+    script.write_text(KILL_SCRIPT)
+    run = tmp_path / "run"
+    proc = subprocess.run([sys.executable, str(script), str(run), stage], capture_output=True)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    tensors, state = weights(run)  # loads: the previous checkpoint survived
+    assert state["step"] == 5
+    assert any(k.startswith("G/") for k in tensors)
+    # and training resumes from it to the end
+    over = {"model.g_width": 16, "model.d_width": 16, "data.batch_size": 32,
+            "train.checkpoint_every": 5, "train.sample_every": 100, "train.progress": False,
+            "train.steps": 10}
+    train(load_config("toy-ring", over), run, resume=True)
+    assert weights(run)[1]["step"] == 10
