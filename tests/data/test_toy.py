@@ -34,7 +34,8 @@ def test_2d_mixture_log_prob_matches_scipy():
     grid = load_toy("grid25")
     x = torch.tensor([[0.01, -0.02], [2.0, 2.1], [1.0, 1.0]], dtype=torch.float64)
     cov = 0.05**2 * np.eye(2)
-    expected = np.log(sum(stats.multivariate_normal.pdf(x.numpy(), c, cov) for c in grid.centers.numpy()) / 25)
+    pdfs = [stats.multivariate_normal.pdf(x.numpy(), c, cov) for c in grid.centers.numpy()]
+    expected = np.log(sum(pdfs) / 25)
     assert np.allclose(grid.log_prob(x).numpy(), expected, atol=1e-8)
 
 
