@@ -98,12 +98,10 @@ def get_objective(name: str) -> Objective:
     return OBJECTIVES.get(name)
 
 
-def _check_outputs(real_out: Tensor, fake_out: Tensor | None = None) -> None:
+def _check_outputs(real_out: Tensor | None = None, fake_out: Tensor | None = None) -> None:
     for label, out in (("real_out", real_out), ("fake_out", fake_out)):
         if out is not None and out.dim() != 1:
-            raise ValueError(
-                f"{label} must be D's outputs of shape (N,), got shape {tuple(out.shape)}"
-            )
+            raise ValueError(f"{label} must be D's outputs of shape (N,), got shape {tuple(out.shape)}")
 
 
 def _check_real_target(real_target: float) -> None:
@@ -130,9 +128,7 @@ def bce_d_loss(real_logits: Tensor, fake_logits: Tensor, real_target: float = 1.
     """
     _check_outputs(real_logits, fake_logits)
     _check_real_target(real_target)
-    real_term = real_target * F.softplus(-real_logits) + (1.0 - real_target) * F.softplus(
-        real_logits
-    )
+    real_term = real_target * F.softplus(-real_logits) + (1.0 - real_target) * F.softplus(real_logits)
     return real_term.mean() + F.softplus(fake_logits).mean()
 
 
@@ -141,7 +137,7 @@ def minimax_g_loss(fake_logits: Tensor) -> Tensor:
 
     Its gradient w.r.t. v is -sigmoid(v): about 0 when D confidently rejects fakes (v << 0).
     """
-    _check_outputs(fake_logits)
+    _check_outputs(fake_out=fake_logits)
     return -F.softplus(fake_logits).mean()
 
 
@@ -150,7 +146,7 @@ def ns_g_loss(fake_logits: Tensor) -> Tensor:
 
     Its gradient w.r.t. v is -sigmoid(-v): about -1 when D confidently rejects fakes.
     """
-    _check_outputs(fake_logits)
+    _check_outputs(fake_out=fake_logits)
     return F.softplus(-fake_logits).mean()
 
 
@@ -195,7 +191,7 @@ def lsgan_d_loss(real_out: Tensor, fake_out: Tensor, real_target: float = 1.0) -
 
 def lsgan_g_loss(fake_out: Tensor) -> Tensor:
     """LSGAN generator loss (Mao et al. 2017, eq. 2 with c = 1): 1/2 E[(D(G(z)) - c)^2]."""
-    _check_outputs(fake_out)
+    _check_outputs(fake_out=fake_out)
     return 0.5 * (fake_out - 1.0).pow(2).mean()
 
 
@@ -227,7 +223,7 @@ def hinge_d_loss(real_out: Tensor, fake_out: Tensor, real_target: float = 1.0) -
 
 def critic_g_loss(fake_out: Tensor) -> Tensor:
     """Generator loss of hinge and Wasserstein GANs: -E[D(G(z))]."""
-    _check_outputs(fake_out)
+    _check_outputs(fake_out=fake_out)
     return -fake_out.mean()
 
 
@@ -351,9 +347,7 @@ _register_f(
         # f*(-exp(-v)) = -1 - log(exp(-v)) = v - 1
         conjugate_of_activation=lambda v: v - 1.0,
         conjugate_domain=(-_INF, 0.0),
-        divergence=(
-            "KL(Q||P) = int q log(q/p) dx;  f(u) = -log u, g_f(v) = -exp(-v), f*(t) = -1 - log(-t)"
-        ),
+        divergence=("KL(Q||P) = int q log(q/p) dx;  f(u) = -log u, g_f(v) = -exp(-v), f*(t) = -1 - log(-t)"),
     )
 )
 
@@ -366,8 +360,7 @@ _register_f(
         conjugate_of_activation=lambda v: 0.25 * v.pow(2) + v,
         conjugate_domain=(-_INF, _INF),
         divergence=(
-            "Pearson chi^2(P||Q) = int (p - q)^2 / q dx;  f(u) = (u - 1)^2, g_f(v) = v, "
-            "f*(t) = t^2/4 + t"
+            "Pearson chi^2(P||Q) = int (p - q)^2 / q dx;  f(u) = (u - 1)^2, g_f(v) = v, f*(t) = t^2/4 + t"
         ),
     )
 )
@@ -446,7 +439,7 @@ def _fgan_objective(divergence: FDivergence) -> Objective:
         return -divergence.variational_bound(real_out, fake_out)
 
     def g_loss(fake_out: Tensor) -> Tensor:
-        _check_outputs(fake_out)
+        _check_outputs(fake_out=fake_out)
         return -divergence.activation(fake_out).mean()
 
     d_loss.__doc__ = (
@@ -462,8 +455,7 @@ def _fgan_objective(divergence: FDivergence) -> Objective:
         probabilistic=is_gan,
         accepts_real_target=is_gan,
         formula=(
-            "D: -(E_P[g_f(V(x))] - E_Q[f*(g_f(V(G(z))))]); G: -E_Q[g_f(V(G(z)))]; "
-            + divergence.divergence
+            "D: -(E_P[g_f(V(x))] - E_Q[f*(g_f(V(G(z))))]); G: -E_Q[g_f(V(G(z)))]; " + divergence.divergence
         ),
     )
 
@@ -507,8 +499,7 @@ def gradient_penalty(
     """
     if real.shape != fake.shape:
         raise ValueError(
-            f"real and fake batches must have the same shape, got {tuple(real.shape)} "
-            f"and {tuple(fake.shape)}"
+            f"real and fake batches must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}"
         )
     eps = _per_sample_uniform(real.shape[0], real, generator)
     eps = eps.view(-1, *([1] * (real.dim() - 1)))
@@ -525,12 +516,8 @@ def r1_penalty(real_out: Tensor, real_inputs: Tensor) -> Tensor:
     gamma / 2.
     """
     if not real_inputs.requires_grad:
-        raise ValueError(
-            "r1_penalty needs real_inputs.requires_grad_(True) before D is applied to them"
-        )
-    (gradients,) = torch.autograd.grad(
-        outputs=real_out.sum(), inputs=real_inputs, create_graph=True
-    )
+        raise ValueError("r1_penalty needs real_inputs.requires_grad_(True) before D is applied to them")
+    (gradients,) = torch.autograd.grad(outputs=real_out.sum(), inputs=real_inputs, create_graph=True)
     return gradients.flatten(1).pow(2).sum(dim=1).mean()
 
 
@@ -555,8 +542,7 @@ def flip_labels(
         raise ValueError(f"the label-flip probability p must be in [0, 1], got {p}")
     if real.shape[0] != fake.shape[0]:
         raise ValueError(
-            f"real and fake batches must have the same size, got {real.shape[0]} and "
-            f"{fake.shape[0]}"
+            f"real and fake batches must have the same size, got {real.shape[0]} and {fake.shape[0]}"
         )
     swap = _per_sample_uniform(real.shape[0], real, generator) < p
     swap = swap.view(-1, *([1] * (real.dim() - 1)))

@@ -56,9 +56,7 @@ class DigitsCNN(nn.Module):
         return self.head(self.dropout(self.features(x)))
 
 
-def load_digits_classifier(
-    path: str | Path | None = None, device: str | torch.device = "cpu"
-) -> DigitsCNN:
+def load_digits_classifier(path: str | Path | None = None, device: str | torch.device = "cpu") -> DigitsCNN:
     """The DigitsCNN in eval mode with weights from `path` (default: the shipped file)."""
     from safetensors.torch import load_file
 
@@ -79,9 +77,7 @@ def save_digits_classifier(model: DigitsCNN, path: str | Path, metadata: dict[st
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()
-    }
+    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(path), metadata=metadata)
     return path
 
@@ -111,9 +107,7 @@ def random_affine(images: torch.Tensor, generator: torch.Generator) -> torch.Ten
 
 
 @torch.no_grad()
-def accuracy(
-    model: DigitsCNN, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500
-) -> float:
+def accuracy(model: DigitsCNN, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500) -> float:
     """Share of images whose arg-max class equals the label."""
     model.eval()
     device = next(model.parameters()).device

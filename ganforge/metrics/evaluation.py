@@ -83,9 +83,7 @@ def _as_tensor(x: ImageBatches | None, which: str) -> torch.Tensor | None:
     else:
         t = torch.cat([torch.as_tensor(b) for b in x])
     if t.ndim < 2 or t.shape[0] == 0:
-        raise ValueError(
-            f"{which} samples must be a non-empty (N, ...) array, got {tuple(t.shape)}"
-        )
+        raise ValueError(f"{which} samples must be a non-empty (N, ...) array, got {tuple(t.shape)}")
     return t
 
 
@@ -110,9 +108,7 @@ def cached_features(
     model = get_extractor(extractor, device)
     if cache_dir is None or model.name == "raw":
         return extract_features(model, images, batch_size, device, progress)
-    key_text = json.dumps(
-        {"features": model.protocol(), "data": data_digest(images)}, sort_keys=True
-    )
+    key_text = json.dumps({"features": model.protocol(), "data": data_digest(images)}, sort_keys=True)
     key = hashlib.sha1(key_text.encode()).hexdigest()
     path = Path(cache_dir).expanduser() / "features" / f"{key}.npz"
     if path.is_file():
@@ -165,9 +161,7 @@ class Evaluation:
     def fake_features(self) -> np.ndarray:
         return self._once(
             "fake_features",
-            lambda: extract_features(
-                self.features, self.fake, self.batch_size, self.device, self.progress
-            ),
+            lambda: extract_features(self.features, self.fake, self.batch_size, self.device, self.progress),
         )
 
     def feature_protocol(self) -> dict:
@@ -182,7 +176,7 @@ METRICS: Registry[Metric] = Registry("metric")
 def _fid(ev: Evaluation) -> tuple[dict, dict]:
     real = feature_statistics(ev.real_features())
     fake = feature_statistics(ev.fake_features())
-    return {"fid": frechet_distance(*real, *fake)}, {"features": ev.features}
+    return {"fid": frechet_distance(*real, *fake, device=ev.device)}, {"features": ev.features}
 
 
 @METRICS.register("kid")
@@ -255,9 +249,7 @@ def _mode_stats(ev: Evaluation) -> tuple[dict, dict]:
 
         def compute():
             points = ev.fake.reshape(len(ev.fake), -1).double().cpu().numpy()
-            return mixture_mode_stats(
-                points, np.asarray(o.mixture_centers), o.mixture_std, o.mode_n_std
-            )
+            return mixture_mode_stats(points, np.asarray(o.mixture_centers), o.mixture_std, o.mode_n_std)
 
         protocol = {
             "kind": "mixture",
@@ -279,8 +271,7 @@ def _mode_stats(ev: Evaluation) -> tuple[dict, dict]:
             "kind": "stacked digits",
             "num_modes": 1000,
             "classifier": get_extractor("digits", ev.device).protocol(),
-            "rule": "each channel labelled by the digits classifier; a mode is captured "
-            "with >= 1 sample",
+            "rule": "each channel labelled by the digits classifier; a mode is captured with >= 1 sample",
         }
     else:
         raise ValueError(

@@ -66,9 +66,7 @@ def _sha1(path: Path) -> str:
 
 def _as_image_batch(images: torch.Tensor, name: str) -> torch.Tensor:
     if images.ndim != 4:
-        raise ValueError(
-            f"the {name} extractor takes images (N, C, H, W), got {tuple(images.shape)}"
-        )
+        raise ValueError(f"the {name} extractor takes images (N, C, H, W), got {tuple(images.shape)}")
     return images.float()
 
 
@@ -108,9 +106,7 @@ class InceptionExtractor:
         # TorchScript: the file holds the network's graph and weights, no pickled Python objects.
         # torch 2.13 marks jit.load deprecated; the published weights exist only in this form.
         with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore", message=".*torch.jit.load.*", category=DeprecationWarning
-            )
+            warnings.filterwarnings("ignore", message=".*torch.jit.load.*", category=DeprecationWarning)
             self.model = torch.jit.load(str(self.path), map_location=self.device).eval()
 
     def protocol(self) -> dict:
@@ -225,9 +221,7 @@ def _cached_extractor(name: str, device: str) -> FeatureExtractor:
     return FEATURES.get(name)(device=device)
 
 
-def get_extractor(
-    extractor: str | FeatureExtractor, device: str | torch.device = "cpu"
-) -> FeatureExtractor:
+def get_extractor(extractor: str | FeatureExtractor, device: str | torch.device = "cpu") -> FeatureExtractor:
     """An extractor by registry name (loaded once per name and device), or the one given."""
     if isinstance(extractor, str):
         return _cached_extractor(extractor, str(torch.device(device)))
@@ -309,9 +303,7 @@ def stacked_digit_labels(
     def channel_batches() -> Iterator[torch.Tensor]:
         for batch in _batches(images, batch_size):
             if batch.ndim != 4 or batch.shape[1] != 3:
-                raise ValueError(
-                    f"stacked digits are (N, 3, H, W) images, got {tuple(batch.shape)}"
-                )
+                raise ValueError(f"stacked digits are (N, 3, H, W) images, got {tuple(batch.shape)}")
             yield batch.reshape(-1, 1, *batch.shape[-2:])  # rows 3i, 3i+1, 3i+2: image i
 
     probs = class_probabilities("digits", channel_batches(), 3 * batch_size, device, progress)

@@ -47,8 +47,7 @@ def _check_statistics(mu: np.ndarray, sigma: np.ndarray, which: str) -> tuple[np
     sigma = np.atleast_2d(np.asarray(sigma, dtype=np.float64))
     if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
         raise ValueError(
-            f"statistics {which}: mu must be (D,) and sigma (D, D), "
-            f"got {mu.shape} and {sigma.shape}"
+            f"statistics {which}: mu must be (D,) and sigma (D, D), got {mu.shape} and {sigma.shape}"
         )
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
         raise ValueError(f"statistics {which} contain NaN or infinite values")
@@ -64,9 +63,7 @@ def psd_factor(sigma: torch.Tensor) -> torch.Tensor:
     return v[:, keep] * w[keep].sqrt()
 
 
-def trace_sqrt_product(
-    sigma1: np.ndarray, sigma2: np.ndarray, device: str | torch.device = "cpu"
-) -> float:
+def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray, device: str | torch.device = "cpu") -> float:
     """Tr((S_1 S_2)^{1/2}) for symmetric PSD S_1, S_2, as a sum of square-rooted eigenvalues.
 
     Fast path: with the Cholesky factor S_1 = L L^T (S_1 positive definite), S_1 S_2 is similar

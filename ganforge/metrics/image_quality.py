@@ -35,9 +35,7 @@ def _pair(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> tuple[t
     b = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y).to(torch.float64)
     b = b.to(a.device)
     if a.shape != b.shape:
-        raise ValueError(
-            f"images must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
-        )
+        raise ValueError(f"images must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     if a.ndim == 3:
         a, b = a[None], b[None]
     if a.ndim != 4:
@@ -51,9 +49,7 @@ def l1(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> float:
     return float((a - b).abs().mean())
 
 
-def psnr(
-    x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, data_range: float = 2.0
-) -> float:
+def psnr(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, data_range: float = 2.0) -> float:
     """Mean over images of 10 log10(L^2 / MSE); inf when some image pair is identical."""
     a, b = _pair(x, y)
     mse = ((a - b) ** 2).flatten(1).mean(dim=1)
@@ -96,9 +92,7 @@ def ssim_map(
     return numerator / denominator
 
 
-def ssim(
-    x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, data_range: float = 2.0
-) -> float:
+def ssim(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, data_range: float = 2.0) -> float:
     """Mean over images of the mean SSIM map (over pixels and channels)."""
     per_image = ssim_map(x, y, data_range).flatten(1).mean(dim=1)
     return float(per_image.mean())

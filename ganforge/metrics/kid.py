@@ -26,9 +26,7 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     """The unbiased MMD^2_u of the module docstring for two equally sized (m, d) samples."""
     m = x.shape[0]
     if y.shape[0] != m or m < 2:
-        raise ValueError(
-            f"need two samples of equal size m >= 2, got {x.shape[0]} and {y.shape[0]}"
-        )
+        raise ValueError(f"need two samples of equal size m >= 2, got {x.shape[0]} and {y.shape[0]}")
     k_xx = polynomial_kernel(x, x)
     k_yy = polynomial_kernel(y, y)
     k_xy = polynomial_kernel(x, y)
@@ -51,9 +49,7 @@ def kernel_inception_distance(
     real = np.asarray(real_features, dtype=np.float64)
     fake = np.asarray(fake_features, dtype=np.float64)
     if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
-        raise ValueError(
-            f"features must be (N, d) arrays with the same d, got {real.shape} and {fake.shape}"
-        )
+        raise ValueError(f"features must be (N, d) arrays with the same d, got {real.shape} and {fake.shape}")
     if num_subsets < 1:
         raise ValueError(f"num_subsets must be >= 1, got {num_subsets}")
     m = min(subset_size, len(real), len(fake))

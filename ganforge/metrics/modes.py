@@ -47,8 +47,7 @@ def nearest_centres(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray
         c = c[:, None]
     if p.ndim != 2 or c.ndim != 2 or p.shape[1] != c.shape[1]:
         raise ValueError(
-            f"points (N, d) and centers (K, d) must share d, got {tuple(p.shape)} and "
-            f"{tuple(c.shape)}"
+            f"points (N, d) and centers (K, d) must share d, got {tuple(p.shape)} and {tuple(c.shape)}"
         )
     dist = torch.cdist(p, c, compute_mode="donot_use_mm_for_euclid_dist")
     nearest = dist.min(dim=1)

@@ -109,7 +109,5 @@ def prdc(
 ) -> dict[str, float]:
     """Precision, recall (k = 3), density and coverage (k = 5) in one dict."""
     result = precision_recall(real_features, fake_features, k_precision_recall, batch_size, device)
-    result.update(
-        density_coverage(real_features, fake_features, k_density_coverage, batch_size, device)
-    )
+    result.update(density_coverage(real_features, fake_features, k_density_coverage, batch_size, device))
     return result

@@ -52,9 +52,7 @@ def test_sigma_is_chosen_on_validation_and_scored_on_test():
 
     # independent check of the selection: direct logsumexp of scipy log-densities
     def direct_ll(points, sigma):
-        logs = np.array(
-            [multivariate_normal(p, sigma**2 * np.eye(2)).logpdf(samples) for p in points]
-        )
+        logs = np.array([multivariate_normal(p, sigma**2 * np.eye(2)).logpdf(samples) for p in points])
         top = logs.max(axis=1, keepdims=True)
         return (top[:, 0] + np.log(np.exp(logs - top).sum(axis=1))) - math.log(len(samples))
 

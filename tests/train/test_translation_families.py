@@ -1,0 +1,282 @@
+"""pix2pix and CycleGAN families: training lowers the test L1, one G pass per iteration, exact
+CycleGAN resume (image pools included), linear LR decay, evaluation and folder translation.
+
+The cycle and identity losses on hand-made tensors are tested in tests/test_objectives.py."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from ganforge.api import load_run
+from ganforge.config import load_config, preset_names
+from ganforge.data import build_data
+from ganforge.data.paired import load_paired
+from ganforge.train import checkpoint
+from ganforge.train.loop import train
+from ganforge.train.steps import build_family
+from ganforge.train.translation import (
+    CycleGANFamily,
+    Pix2PixFamily,
+    build_resnet_translator,
+    check_translation_config,
+    side_by_side,
+)
+from ganforge.translate import evaluate_translation, translate_folder
+
+QUIET = {"train.progress": False, "train.log_every": 1}
+PIX2PIX_TINY = {
+    **QUIET, "train.family": "pix2pix", "data.name": "edges", "data.batch_size": 16,
+    "model.arch": "unet", "model.g_width": 8, "model.d_width": 8, "model.patch_layers": 2,
+    "optim.lr_g": 2e-3, "optim.lr_d": 2e-3, "train.ema": 0.0, "train.sample_count": 4,
+}
+CYCLEGAN_TINY = {
+    **QUIET, "train.family": "cyclegan", "data.name": "strokes", "data.batch_size": 4,
+    "model.arch": "resnet-translator", "model.g_width": 4, "model.d_width": 4, "model.blocks": 1,
+    "model.patch_layers": 2, "model.g_norm": "instance", "model.d_norm": "instance",
+    "loss.name": "lsgan", "loss.pool_size": 6, "optim.lr_decay": "linear",
+    "optim.decay_start": 0.5, "train.ema": 0.9, "train.sample_count": 4,
+}
+TRANSLATION_PRESETS = ("pix2pix-edges", "pix2pix-denoise", "pix2pix-inpaint", "pix2pix-superres",
+                       "pix2pix-colorize", "cyclegan-strokes", "pix2pix-folder", "cyclegan-folder")
+
+
+def quiet_train(cfg, out: Path) -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tensorboard chatter
+        return train(cfg, out)
+
+
+@pytest.fixture(scope="module")
+def pix2pix_run(tmp_path_factory):
+    """A tiny pix2pix trained 40 steps on the edges task, and the L1 of its untrained G."""
+    cfg = load_config(None, {**PIX2PIX_TINY, "train.steps": 40, "train.sample_every": 40,
+                             "train.checkpoint_every": 40})
+    torch.manual_seed(cfg.seed)  # what the loop does before building the family
+    untrained = build_family(cfg, build_data(cfg), torch.device("cpu"))
+    test = load_paired("edges", "test")
+    before = (untrained.translate(test.a) - test.b).abs().mean().item()
+    out = quiet_train(cfg, tmp_path_factory.mktemp("p2p") / "run")
+    return out, before
+
+
+def test_translation_families_are_registered_and_presets_exist():
+    cfg = load_config(None, {**PIX2PIX_TINY})
+    torch.manual_seed(0)
+    assert isinstance(build_family(cfg, build_data(cfg), torch.device("cpu")), Pix2PixFamily)
+    assert set(TRANSLATION_PRESETS) <= set(preset_names())
+
+
+def test_short_pix2pix_training_lowers_the_test_l1(pix2pix_run):
+    run_dir, before = pix2pix_run
+    run = load_run(run_dir)
+    test = run.data.test
+    after = np.abs(run.family.translate(test["a"]).numpy() - test["b"].numpy()).mean()
+    assert after < 0.6 * before, (before, after)
+    rows = [json.loads(r) for r in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert {"loss_d", "loss_g", "loss_l1"} <= rows[-1].keys()
+
+
+def test_pix2pix_snapshot_is_a_grid_of_input_output_target_strips(pix2pix_run):
+    run_dir, _ = pix2pix_run
+    grid = Image.open(run_dir / "samples" / "step_0000040.png")
+    # 4 strips of 28 x (3 * 28) px in a 2 x 2 grid with 2 px padding
+    assert grid.size == (2 * (3 * 28 + 2) + 2, 2 * (28 + 2) + 2)
+    assert grid.mode == "L"
+    strips = side_by_side([torch.zeros(2, 1, 5, 5), torch.ones(2, 3, 5, 5)])
+    assert strips.shape == (2, 3, 5, 10)
+    assert strips[:, :, :, :5].abs().sum() == 0 and (strips[:, :, :, 5:] == 1).all()
+
+
+class ConstantClassifier:
+    """A stand-in classifier that always answers class 3."""
+
+    name = "constant-3"
+
+    def protocol(self):
+        return {"name": self.name}
+
+    def probabilities(self, images):
+        p = torch.zeros(images.shape[0], 10, dtype=torch.float64)
+        p[:, 3] = 1.0
+        return p
+
+
+def test_evaluate_translation_reports_every_metric(pix2pix_run):
+    run_dir, _ = pix2pix_run
+    run = load_run(run_dir)
+    result = evaluate_translation(run, n=200, classifier=ConstantClassifier())
+    m = result["metrics"]
+    assert {"l1", "psnr", "ssim", "identity_l1", "identity_psnr", "identity_ssim",
+            "class_accuracy", "class_accuracy_target"} <= m.keys()
+    test = load_paired("edges", "test")
+    a, b = test.a[:200].numpy().astype(np.float64), test.b[:200].numpy().astype(np.float64)
+    out = run.family.translate(test.a[:200]).numpy().astype(np.float64)
+    assert abs(m["l1"] - np.abs(out - b).mean()) < 1e-6
+    mse = ((out - b) ** 2).reshape(200, -1).mean(axis=1)
+    assert abs(m["psnr"] - np.mean(10 * np.log10(4.0 / mse))) < 1e-6
+    assert abs(m["identity_l1"] - np.abs(a - b).mean()) < 1e-6
+    assert -1.0 <= m["ssim"] <= 1.0 and m["psnr"] > m["identity_psnr"]
+    share_of_threes = float((test.labels[:200] == 3).double().mean())
+    assert abs(m["class_accuracy"] - share_of_threes) < 1e-12
+    assert abs(m["class_accuracy_target"] - share_of_threes) < 1e-12
+    p = result["protocol"]
+    assert p["task"] == "edges" and p["split"] == "test" and p["num_images"] == 200
+    assert p["classifier"] == {"name": "constant-3"} and p["step"] == 40
+
+
+def test_translate_folder_writes_one_png_per_readable_input(pix2pix_run, tmp_path):
+    run_dir, _ = pix2pix_run
+    run = load_run(run_dir)
+    inputs = tmp_path / "inputs"
+    (inputs / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(inputs / "a.png")
+    Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(inputs / "b.jpg")
+    Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(inputs / "sub" / "c.png")
+    (inputs / "broken.png").write_bytes(b"not an image")
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the unreadable file is reported as a warning
+        written = translate_folder(run, inputs, out)
+    assert written == 3
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+    assert files == ["a.png", "b.png", "sub/c.png"]
+    for name in files:
+        image = Image.open(out / name)
+        assert image.size == (28, 28) and image.mode == "L"
+
+
+def test_pix2pix_runs_g_once_per_iteration():
+    cfg = load_config(None, {**PIX2PIX_TINY, "train.d_steps": 2})
+    torch.manual_seed(0)
+    data = build_data(cfg)
+    family = Pix2PixFamily(cfg, data, torch.device("cpu"))
+    calls = []
+    family.G.register_forward_hook(lambda module, args, out: calls.append(torch.is_grad_enabled()))
+    batches = [data.stream.next(), data.stream.next()]
+    for batch in batches:
+        family.d_step(batch, 0)
+    family.g_step(batches[-1], 0)
+    # the first D step's G(a) needs no graph; the second's is reused by the G step
+    assert calls == [False, True]
+    family.g_step(batches[0], 1)  # a G step on another batch than the last D step's: recompute
+    assert calls == [False, True, True]
+
+
+def test_l1_only_baseline_builds_no_discriminator():
+    cfg = load_config(None, {**PIX2PIX_TINY})
+    torch.manual_seed(0)
+    data = build_data(cfg)
+    family = Pix2PixFamily(cfg, data, torch.device("cpu"), adversarial=False)
+    assert set(family.nets) == {"G", "G_ema"} and family.trainable == ("G",)
+    batch = data.stream.next()
+    assert family.d_step(batch, 0) == {}
+    assert set(family.g_step(batch, 0)) == {"loss_l1"}
+
+
+def checkpoint_tensors(run: Path) -> tuple[dict, dict]:
+    state = checkpoint.read_state(run / "checkpoint")
+    folder = run / "checkpoint"
+    return (load_file(str(folder / state["files"]["nets"])),
+            load_file(str(folder / state["files"]["state"])))
+
+
+def test_cyclegan_resumes_exactly_with_its_image_pools(tmp_path):
+    steps = {"train.checkpoint_every": 3, "train.sample_every": 100}
+    straight = quiet_train(load_config(None, {**CYCLEGAN_TINY, **steps, "train.steps": 6}),
+                           tmp_path / "straight")
+    quiet_train(load_config(None, {**CYCLEGAN_TINY, **steps, "train.steps": 3}),
+                tmp_path / "resumed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train(load_config(None, {**CYCLEGAN_TINY, **steps, "train.steps": 6}),
+              tmp_path / "resumed", resume=True)
+    nets_a, state_a = checkpoint_tensors(straight)
+    nets_b, state_b = checkpoint_tensors(tmp_path / "resumed")
+    assert nets_a.keys() == nets_b.keys()
+    for key in nets_a:
+        assert torch.equal(nets_a[key], nets_b[key]), key
+    for key in state_a:
+        assert torch.equal(state_a[key], state_b[key]), key
+    # 6 steps of batch 4 filled both pools of 6 images (one batch a step, D first)
+    assert nets_a["extra/pool_A/images"].shape == (6, 1, 28, 28)
+    assert nets_a["extra/pool_B/images"].shape == (6, 1, 28, 28)
+    assert {"G/net.1.weight", "F/net.1.weight", "D_A/net.0.weight", "G_ema/net.1.weight"} <= set(
+        nets_a)
+    # linear decay from step 3 of 6: lr_t = lr (1 - max(0, t - 3) / 3) after t scheduler steps
+    rows = [json.loads(r) for r in (straight / "metrics.jsonl").read_text().splitlines()]
+    for row in rows:
+        expected = 2e-4 * (1 - max(0, row["step"] - 3) / 3)
+        assert abs(row["lr_g"] - expected) < 1e-12, row
+    assert {"loss_d", "loss_g", "loss_cycle", "loss_identity"} <= rows[-1].keys()
+
+
+def test_cyclegan_snapshot_shows_input_output_reconstruction_truth():
+    cfg = load_config(None, {**CYCLEGAN_TINY})
+    torch.manual_seed(0)
+    family = CycleGANFamily(cfg, build_data(cfg), torch.device("cpu"))
+    inputs = family.fixed_inputs(3, seed=0)
+    assert torch.equal(inputs["a"], family.fixed_source[:3])
+    assert family.snapshot(inputs).shape == (3, 1, 28, 4 * 28)
+
+
+def test_settings_that_do_not_apply_are_refused():
+    for key, value, message in [
+        ("model.spectral_norm", True, "spectral_norm"),
+        ("loss.name", "wgan-gp", "gradient penalty"),
+        ("loss.r1_weight", 1.0, "r1_weight"),
+        ("model.num_classes", 10, "class-conditional"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            check_translation_config(load_config(None, {**PIX2PIX_TINY, key: value}))
+    cfg = load_config(None, {**CYCLEGAN_TINY})
+    with pytest.raises(ValueError, match="multiple of 4"):
+        build_resnet_translator(cfg.model, 1, 1, 30)
+    cfg = load_config(None, {**PIX2PIX_TINY, "model.g_norm": "layer"})
+    torch.manual_seed(0)
+    with pytest.raises(ValueError, match="model.g_norm=layer"):
+        Pix2PixFamily(cfg, build_data(cfg), torch.device("cpu"))
+
+
+@pytest.fixture(scope="module")
+def user_folders(tmp_path_factory) -> Path:
+    """paired/{train,test}/{A,B} and unpaired/{trainA,trainB,testA,testB}: 8 RGB PNGs each."""
+    root = tmp_path_factory.mktemp("folders")
+    rng = np.random.default_rng(1)
+    subfolders = ["paired/train/A", "paired/train/B", "paired/test/A", "paired/test/B",
+                  "unpaired/trainA", "unpaired/trainB", "unpaired/testA", "unpaired/testB"]
+    for sub in subfolders:
+        (root / sub).mkdir(parents=True)
+        for i in range(8):
+            pixels = rng.integers(0, 256, (36, 36, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / sub / f"{i}.png")
+    return root
+
+
+@pytest.mark.parametrize("preset", TRANSLATION_PRESETS)
+def test_every_translation_preset_takes_a_step(preset, user_folders):
+    cfg = load_config(preset)
+    width = {"model.g_width": 4, "model.d_width": 4, "model.blocks": 1, "data.batch_size": 4}
+    if cfg.data.name == "folder":
+        kind = "paired" if cfg.train.family == "pix2pix" else "unpaired"
+        width["data.path"] = str(user_folders / kind)
+    cfg = load_config(preset, width)
+    assert cfg.description
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = build_data(cfg)
+    family = build_family(cfg, data, torch.device("cpu"))
+    batch = data.stream.next()
+    logs = {**family.d_step(batch, 0), **family.g_step(batch, 0)}
+    assert all(torch.isfinite(v) for v in logs.values())
+    inputs = family.fixed_inputs(2, seed=0)
+    assert family.snapshot(inputs).shape[-2] == cfg.data.image_size
