@@ -67,7 +67,8 @@ def translation_metrics(outputs: torch.Tensor, targets: torch.Tensor,
                         classifier: Any = "digits", device: str = "cpu"
                         ) -> tuple[dict[str, float], dict[str, Any]]:
     """(metrics, protocol) of translated `outputs` against their `targets`; with `inputs`, the
-    identity-map baseline (when shapes match); with `labels`, the classifier accuracies."""
+    identity-map baseline (when shapes match); with `labels` and a `classifier` (None skips
+    it), the classifier accuracies."""
     if outputs.shape != targets.shape:
         raise ValueError(f"outputs {tuple(outputs.shape)} and targets {tuple(targets.shape)} "
                          "must have the same shape")
@@ -83,7 +84,7 @@ def translation_metrics(outputs: torch.Tensor, targets: torch.Tensor,
     if inputs is not None and inputs.shape == targets.shape:
         metrics.update(quality_metrics(inputs, targets, prefix="identity_"))
         protocol["identity_baseline"] = "output = input"
-    if labels is not None:
+    if labels is not None and classifier is not None:
         metrics["class_accuracy"] = class_accuracy(outputs, labels, classifier, device)
         metrics["class_accuracy_target"] = class_accuracy(targets, labels, classifier, device)
         extractor = classifier
@@ -113,7 +114,8 @@ def held_out_labels(run) -> torch.Tensor | None:
 def evaluate_translation(run, n: int | None = None, classifier: Any = "digits",
                          ) -> dict[str, Any]:
     """{"protocol": {...}, "metrics": {...}} of the run's EMA generator on the first `n` (all
-    when None) held-out test pairs; see the module docstring for the metrics."""
+    when None) held-out test pairs; see the module docstring for the metrics. `classifier`: a
+    feature-extractor name or object for the digit tasks' class accuracy; None leaves it out."""
     _check_translation_run(run)
     inputs, targets = run.data.test.get("a"), run.data.test.get("b")
     if inputs is None or len(inputs) == 0:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.linalg import blas
 
 
 def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -63,6 +64,16 @@ def psd_factor(sigma: torch.Tensor) -> torch.Tensor:
     return v[:, keep] * w[keep].sqrt()
 
 
+def _congruence(lower: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """L^T B L for lower-triangular L. On CPU two BLAS triangular products (dtrmm, n^3 flops
+    each) replace two general ones (2 n^3 each)."""
+    if lower.device.type != "cpu":
+        return lower.T @ b @ lower
+    factor = np.asfortranarray(lower.numpy())
+    left = blas.dtrmm(1.0, factor, np.asfortranarray(b.numpy()), side=0, lower=1, trans_a=1)
+    return torch.from_numpy(blas.dtrmm(1.0, factor, left, side=1, lower=1, overwrite_b=1))
+
+
 def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray, device: str | torch.device = "cpu") -> float:
     """Tr((S_1 S_2)^{1/2}) for symmetric PSD S_1, S_2, as a sum of square-rooted eigenvalues.
 
@@ -81,7 +92,7 @@ def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray, device: str | tor
     for a, b in ((s1, s2), (s2, s1)):
         lower, info = torch.linalg.cholesky_ex(a)
         if int(info) == 0:
-            m = lower.T @ b @ lower
+            m = _congruence(lower, b)
             eigenvalues = torch.linalg.eigvalsh(0.5 * (m + m.T))
             return float(eigenvalues.clamp(min=0).sqrt().sum())
     cross = psd_factor(s2).T @ psd_factor(s1)

@@ -121,10 +121,12 @@ def _check_combination(cfg, objective) -> None:
         raise ValueError("weight clipping (loss.name=wasserstein) and model.spectral_norm both "
                          "constrain D's Lipschitz constant; use one (e.g. loss.name=hinge or "
                          "wgan-gp with spectral norm)")
-    if (loss.label_smoothing or loss.label_flip) and not objective.probabilistic:
-        raise ValueError(f"label smoothing/flipping need a D that outputs P(real); loss.name="
-                         f"{objective.name} has a critic or f-GAN output. Use ns, minimax or "
-                         "lsgan.")
+    if loss.label_smoothing and not objective.accepts_real_target:
+        raise ValueError(f"one-sided label smoothing needs real/fake targets; loss.name="
+                         f"{objective.name} has none. Use ns, minimax, lsgan or fgan-gan.")
+    if loss.label_flip and objective.critic:
+        raise ValueError(f"label flipping needs real/fake labels; loss.name={objective.name} "
+                         "trains a Wasserstein critic. Use ns, minimax, lsgan or hinge.")
     if not 0 <= loss.label_smoothing < 0.5:
         raise ValueError(f"loss.label_smoothing must be in [0, 0.5), got {loss.label_smoothing}")
     if not 0 <= loss.label_flip < 0.5:

@@ -139,6 +139,22 @@ def test_began_k_follows_the_equilibrium_rule_in_the_logged_values(tmp_path, ima
     assert abs(float(tensors["extra/k"][0]) - rows[-1]["k"]) < 1e-6
 
 
+def test_began_resume_continues_with_the_same_k(tmp_path, image_folder):
+    extra = {"train.steps": 3, "loss.began_lambda_k": 0.5}
+    straight = run_tiny("digits-began", tmp_path / "straight", image_folder, **extra)
+    run_tiny("digits-began", tmp_path / "resumed", image_folder, **dict(extra, **{
+        "train.steps": 2}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train(tiny_config("digits-began", image_folder, **extra), tmp_path / "resumed",
+              resume=True)
+    resumed = [json.loads(line) for line in
+               (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in resumed] == [1, 2, 3]
+    for key in ("k", "loss_real", "loss_fake", "loss_d"):
+        assert abs(resumed[2][key] - straight[2][key]) < 1e-6, key
+
+
 def test_began_k_is_restored_on_load():
     _, _, family = _began_family()
     family.k = 0.37
@@ -181,3 +197,27 @@ def test_ssgan_run_is_evaluated_on_the_test_split(tmp_path, image_folder):
     assert report["protocol"]["n_test"] == 1000
     assert report["protocol"]["labelled_per_class"] == 10
     assert 0.0 <= report["metrics"]["accuracy"] <= 1.0
+
+
+def test_class_aware_heads_on_an_unconditional_generator(tmp_path, image_folder):
+    """model.num_classes=0 keeps G unconditional; D's head still gets the data's 10 classes."""
+    rows = run_tiny("digits-cgan", tmp_path / "run", image_folder, **{"model.num_classes": 0})
+    assert all(math.isfinite(r["loss_d"]) for r in rows)
+    run = load_run(tmp_path / "run")
+    assert run.family.conditional_g is False
+    assert run.family.D.head.embed.num_embeddings == 10  # projection vectors for 10 classes
+    cfg = tiny_config("digits-ssgan", image_folder)
+    family = build_family(cfg, build_data(cfg), torch.device("cpu"))
+    assert family.conditional_g is False
+    logits = family.D(torch.zeros(2, 1, 28, 28))
+    assert logits.shape == (2, 10)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"model.num_classes": 0}, "model.num_classes"),  # ACGAN needs a conditional G
+    ({"model.head": "projection", "data.labelled_per_class": 5}, "labelled_per_class"),
+])
+def test_inconsistent_class_settings_are_refused(overrides, message, image_folder):
+    cfg = tiny_config("digits-acgan", image_folder, **overrides)
+    with pytest.raises(ValueError, match=message):
+        build_family(cfg, build_data(cfg), torch.device("cpu"))

@@ -189,16 +189,30 @@ def checkpoint_tensors(run: Path) -> tuple[dict, dict]:
             load_file(str(folder / state["files"]["state"])))
 
 
-def test_cyclegan_resumes_exactly_with_its_image_pools(tmp_path):
-    steps = {"train.checkpoint_every": 3, "train.sample_every": 100}
-    straight = quiet_train(load_config(None, {**CYCLEGAN_TINY, **steps, "train.steps": 6}),
-                           tmp_path / "straight")
-    quiet_train(load_config(None, {**CYCLEGAN_TINY, **steps, "train.steps": 3}),
-                tmp_path / "resumed")
+class Interrupted(RuntimeError):
+    pass
+
+
+def test_cyclegan_resumes_exactly_with_its_image_pools(tmp_path, monkeypatch):
+    cfg = load_config(None, {**CYCLEGAN_TINY, "train.steps": 6, "train.checkpoint_every": 3,
+                             "train.sample_every": 100})
+    straight = quiet_train(cfg, tmp_path / "straight")
+
+    g_step = CycleGANFamily.g_step
+
+    def crash_at_step_4(self, batch, step):
+        if step == 4:  # after the checkpoint of step 3, like a killed process
+            raise Interrupted
+        return g_step(self, batch, step)
+
+    monkeypatch.setattr(CycleGANFamily, "g_step", crash_at_step_4)
+    with pytest.raises(Interrupted):
+        quiet_train(cfg, tmp_path / "resumed")
+    monkeypatch.setattr(CycleGANFamily, "g_step", g_step)
+    assert checkpoint.read_state(tmp_path / "resumed" / "checkpoint")["step"] == 3
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        train(load_config(None, {**CYCLEGAN_TINY, **steps, "train.steps": 6}),
-              tmp_path / "resumed", resume=True)
+        train(cfg, tmp_path / "resumed", resume=True)
     nets_a, state_a = checkpoint_tensors(straight)
     nets_b, state_b = checkpoint_tensors(tmp_path / "resumed")
     assert nets_a.keys() == nets_b.keys()
@@ -213,6 +227,7 @@ def test_cyclegan_resumes_exactly_with_its_image_pools(tmp_path):
         nets_a)
     # linear decay from step 3 of 6: lr_t = lr (1 - max(0, t - 3) / 3) after t scheduler steps
     rows = [json.loads(r) for r in (straight / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
     for row in rows:
         expected = 2e-4 * (1 - max(0, row["step"] - 3) / 3)
         assert abs(row["lr_g"] - expected) < 1e-12, row
