@@ -33,6 +33,8 @@ class DataConfig:
     batch_size: int = 64  # m in Algorithm 1, per process
     labels: bool = False  # load class labels (conditional and semi-supervised models)
     labelled_per_class: int = 0  # semi-supervised: keep labels of only this many per class (0 = all)
+    on_device: bool = False  # hold the whole in-memory data set on the training device (CUDA:
+    #                          no host-to-device copy per step); a no-op on CPU
 
 
 @dataclass
@@ -83,6 +85,7 @@ class OptimConfig:
     beta2: float = 0.999
     lr_decay: str = "none"  # none, linear (to 0 at the end of training)
     decay_start: float = 0.5  # linear decay starts at this fraction of train.steps
+    fused: bool = False  # fused Adam kernel (one kernel for all parameters; CPU and CUDA)
 
 
 @dataclass
@@ -97,6 +100,12 @@ class TrainConfig:
     checkpoint_every: int = 500
     sample_count: int = 64
     progress: bool = True
+    # speed switches (see ganforge/train/speed.py); none changes the algorithm except reuse_fake
+    amp: str = "none"  # mixed precision: none, bf16 (CPU or CUDA), fp16 (CUDA, with a GradScaler)
+    compile: bool = False  # torch.compile the forward passes of the trained nets
+    channels_last: bool = False  # NHWC memory format for conv nets and image batches
+    reuse_fake: bool = False  # G step reuses the last D step's G(z) (PyTorch DCGAN example style)
+    sync_bn: bool = False  # batch statistics over the global batch of all processes (DDP)
 
 
 @dataclass
@@ -119,8 +128,10 @@ class Config:
 
 
 DEFAULT_PRESET = "digits-dcgan"
-# Keys that may change when a run is resumed: the budget, and where it runs.
-RESUMABLE_KEYS = ("train.steps", "device", "train.progress")
+# Keys that may change when a run is resumed: the budget, where it runs, and switches that
+# change the speed but not the numbers.
+RESUMABLE_KEYS = ("train.steps", "device", "train.progress", "train.compile",
+                  "train.channels_last", "data.on_device")
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

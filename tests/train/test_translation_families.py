@@ -263,7 +263,8 @@ def test_settings_that_do_not_apply_are_refused():
 
 @pytest.fixture(scope="module")
 def user_folders(tmp_path_factory) -> Path:
-    """paired/{train,test}/{A,B} and unpaired/{trainA,trainB,testA,testB}: 8 RGB PNGs each."""
+    """paired/{train,test}/{A,B} and unpaired/{trainA,trainB,testA,testB}: 8 RGB 64x64 PNGs
+    each."""
     root = tmp_path_factory.mktemp("folders")
     rng = np.random.default_rng(1)
     subfolders = ["paired/train/A", "paired/train/B", "paired/test/A", "paired/test/B",
@@ -271,7 +272,7 @@ def user_folders(tmp_path_factory) -> Path:
     for sub in subfolders:
         (root / sub).mkdir(parents=True)
         for i in range(8):
-            pixels = rng.integers(0, 256, (36, 36, 3), dtype=np.uint8)
+            pixels = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(root / sub / f"{i}.png")
     return root
 
@@ -295,3 +296,39 @@ def test_every_translation_preset_takes_a_step(preset, user_folders):
     assert all(torch.isfinite(v) for v in logs.values())
     inputs = family.fixed_inputs(2, seed=0)
     assert family.snapshot(inputs).shape[-2] == cfg.data.image_size
+
+
+def test_cyclegan_folder_without_test_images_shows_training_inputs(user_folders, tmp_path):
+    root = tmp_path / "unpaired"
+    for side in ("trainA", "trainB"):
+        (root / side).mkdir(parents=True)
+        for path in sorted((user_folders / "unpaired" / side).iterdir())[:4]:
+            (root / side / path.name).write_bytes(path.read_bytes())
+    cfg = load_config("cyclegan-folder", {"model.g_width": 4, "model.d_width": 4,
+                                          "model.blocks": 1, "data.batch_size": 2,
+                                          "data.path": str(root)})
+    torch.manual_seed(0)
+    data = build_data(cfg)
+    family = build_family(cfg, data, torch.device("cpu"))
+    inputs = family.fixed_inputs(3, seed=0)
+    assert set(inputs) == {"a"} and inputs["a"].shape == (3, 3, 64, 64)
+    assert family.snapshot(inputs).shape == (3, 3, 64, 3 * 64)  # input | G(a) | F(G(a))
+
+
+class _FakeRun:
+    def __init__(self, cfg, data, family):
+        self.cfg, self.data, self.family = cfg, data, family
+        self.path, self.step = Path("RUN"), 0
+
+
+def test_evaluation_needs_ground_truth_and_a_translation_run():
+    cfg = load_config(None, {**CYCLEGAN_TINY})
+    torch.manual_seed(0)
+    data = build_data(cfg)
+    family = build_family(cfg, data, torch.device("cpu"))
+    data.test["b"] = None  # a folder whose testB/ names do not match testA/
+    with pytest.raises(ValueError, match="no ground truth"):
+        evaluate_translation(_FakeRun(cfg, data, family))
+    gan = load_config("digits-dcgan")
+    with pytest.raises(ValueError, match="translation needs a pix2pix or cyclegan run"):
+        evaluate_translation(_FakeRun(gan, data, family))
