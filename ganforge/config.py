@@ -101,7 +101,7 @@ class TrainConfig:
     sample_count: int = 64
     progress: bool = True
     # speed switches (see ganforge/train/speed.py); none changes the algorithm except reuse_fake
-    amp: str = "none"  # mixed precision: none, bf16 (CPU or CUDA), fp16 (CUDA, with a GradScaler)
+    amp: str = "none"  # mixed precision: none, bf16, fp16 (with a GradScaler; meant for CUDA)
     compile: bool = False  # torch.compile the forward passes of the trained nets
     channels_last: bool = False  # NHWC memory format for conv nets and image batches
     reuse_fake: bool = False  # G step reuses the last D step's G(z) (PyTorch DCGAN example style)

@@ -7,12 +7,18 @@
 The loop knows no model family: `family.d_step` / `family.g_step` (train/steps.py)
 do the updates. Everything else here is bookkeeping: seeds, logging, snapshots,
 checkpoints, divergence checks. Rank 0 alone writes to the run directory.
+
+The step's logs stay tensors on the device until the next bookkeeping step (log, sample
+or checkpoint): reading a number off a GPU every step would stall it. They are then
+checked, all of them and on every process, before anything is written, so a NaN is
+still reported with the step where it first appeared and never reaches a checkpoint.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -20,7 +26,7 @@ import torch
 
 from ganforge.config import RESUMABLE_KEYS, Config, config_diff, load_saved_config, save_config
 from ganforge.data import build_data
-from ganforge.train import checkpoint, distributed
+from ganforge.train import checkpoint, distributed, speed
 from ganforge.train.steps import build_family
 from ganforge.viz import save_image_grid, save_points
 
@@ -33,14 +39,55 @@ class ResumeError(ValueError):
     """`--resume` on a run whose config differs from the one asked for."""
 
 
-def check_resumable(saved: Config, wanted: Config) -> None:
-    diff = config_diff(saved, wanted, ignore=RESUMABLE_KEYS)
+# data.batch_size is per process: a run may resume on another number of processes as long
+# as the global batch, data.batch_size x processes, stays the same.
+HASH_IGNORES = RESUMABLE_KEYS + ("data.batch_size",)
+PROCESSES_FILE = "processes.json"  # {"processes": W, "global_batch_size": W x batch_size}
+
+
+def saved_processes(run_dir: Path) -> int:
+    """How many processes trained the run in `run_dir` (1 for runs that never said)."""
+    path = run_dir / PROCESSES_FILE
+    return int(json.loads(path.read_text())["processes"]) if path.is_file() else 1
+
+
+def check_resumable(saved: Config, wanted: Config, saved_world: int = 1, world: int = 1) -> None:
+    diff = config_diff(saved, wanted, ignore=HASH_IGNORES)
+    before, after = saved.data.batch_size * saved_world, wanted.data.batch_size * world
+    if before != after:
+        hint = f", so data.batch_size={before // world}" if before % world == 0 else ""
+        diff.append(f"global batch (data.batch_size x processes): {saved.data.batch_size} x "
+                    f"{saved_world} -> {wanted.data.batch_size} x {world}; keep {before}{hint}")
     if diff:
         raise ResumeError(
             "cannot resume: the config differs from the run's in "
             + "; ".join(diff)
-            + f". Only {', '.join(RESUMABLE_KEYS)} may change on resume; start a new run instead."
+            + f". Only {', '.join(RESUMABLE_KEYS)} and the number of processes may change on "
+            "resume; start a new run instead."
         )
+
+
+def check_finite(pending: list[tuple[int, dict]], info, device, run_dir: Path) -> dict[str, float]:
+    """The logs of the last pending step as numbers, once every pending step's are finite.
+
+    Raises DivergedError naming the first step (over all processes) with a NaN or inf.
+    """
+    first_bad, bad, values = sys.maxsize, {}, {}
+    for done, logs in pending:
+        values = {k: float(v) for k, v in logs.items()}
+        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
+        if bad:
+            first_bad = done
+            break
+    first_bad = distributed.global_min(info, first_bad, device)
+    if first_bad != sys.maxsize:
+        what = ", ".join(f"{k}={v}" for k, v in bad.items()) or "on another process"
+        raise DivergedError(
+            f"training diverged at step {first_bad}: {what}. The last good checkpoint is kept "
+            f"in {run_dir / 'checkpoint'}; lower the learning rates or change the loss, then "
+            "start a new run."
+        )
+    return values
 
 
 def save_snapshot(family, fixed, data, path: Path) -> None:
@@ -58,7 +105,8 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
     run_dir = Path(run_dir)
     info, device = distributed.setup(cfg.device)
     if resume:
-        check_resumable(load_saved_config(run_dir / "config.yaml"), cfg)
+        check_resumable(load_saved_config(run_dir / "config.yaml"), cfg,
+                        saved_processes(run_dir), info.world)
     elif (run_dir / "checkpoint" / "state.json").exists():
         raise FileExistsError(
             f"{run_dir} already holds a run; use --resume {run_dir} to continue it, "
@@ -67,22 +115,32 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
 
     # Same seed on every process: identical initial weights and a shared noise stream,
     # of which each process takes its own slice (see Family.global_randn).
+    t = cfg.train
     torch.manual_seed(cfg.seed)
     data = build_data(cfg, info.rank, info.world)
+    if cfg.data.on_device:
+        speed.move_data_(data.stream, device)
     family = build_family(cfg, data, device)
     family.rank, family.world = info.rank, info.world
-    family.wrap_nets(lambda net: distributed.wrap(net, info, device))
+    speed.check_switches(cfg, family)
+    if t.channels_last:
+        speed.channels_last_(family.nets.values())
+    family.wrap_nets(lambda net: distributed.wrap(net, info, device, sync_bn=t.sync_bn))
+    if t.compile:  # nets a penalty differentiates twice stay eager
+        skip = getattr(family, "double_backward_nets", ())
+        speed.compile_nets(family.nets[n] for n in family.trainable if n not in skip)
 
-    config_hash = cfg.hash(ignore=RESUMABLE_KEYS)
+    config_hash = cfg.hash(ignore=HASH_IGNORES)
     start = 0
     if resume:
         start = checkpoint.load_checkpoint(run_dir / "checkpoint", family, data.stream, config_hash)
 
-    t = cfg.train
     writer = None
     if info.main:
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir / "config.yaml")
+        (run_dir / PROCESSES_FILE).write_text(json.dumps(
+            {"processes": info.world, "global_batch_size": cfg.data.batch_size * info.world}))
         from torch.utils.tensorboard import SummaryWriter
 
         writer = SummaryWriter(str(run_dir / "tb"), purge_step=start if resume else None)
@@ -97,6 +155,7 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
         from tqdm import tqdm
 
         bar = tqdm(total=t.steps, initial=start, unit="step", dynamic_ncols=True)
+    pending: list[tuple[int, dict[str, torch.Tensor]]] = []  # logs not yet checked
     window_start, window_steps = time.perf_counter(), 0
     for step in range(start, t.steps):
         logs: dict[str, torch.Tensor] = {}
@@ -108,19 +167,17 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
             scheduler.step()
         done = step + 1
         window_steps += 1
-
-        values = {k: float(v) for k, v in logs.items()}
-        bad = [k for k, v in values.items() if not math.isfinite(v)]
-        if bad:
-            raise DivergedError(
-                f"training diverged at step {done}: {', '.join(f'{k}={values[k]}' for k in bad)}. "
-                f"The last good checkpoint is kept in {run_dir / 'checkpoint'}; lower the learning "
-                "rates or change the loss, then start a new run."
-            )
+        pending.append((done, logs))
         if bar is not None:
             bar.update(1)
-            if done % 10 == 0:
-                bar.set_postfix({k: f"{v:.3f}" for k, v in values.items() if k.startswith("loss")})
+        every = (t.log_every, t.sample_every, t.checkpoint_every)
+        if done != t.steps and all(done % n for n in every):
+            continue
+
+        values = check_finite(pending, info, device, run_dir)  # raises DivergedError
+        pending = []
+        if bar is not None:
+            bar.set_postfix({k: f"{v:.3f}" for k, v in values.items() if k.startswith("loss")})
         if not info.main:
             continue
         if done % t.log_every == 0 or done == t.steps:

@@ -24,12 +24,15 @@ from ganforge.nets.began import (
     reconstruction_loss,
 )
 from ganforge.registry import Registry
+from ganforge.train import speed
 
 FAMILIES: Registry = Registry("train.family")
 
 
 def make_adam(params, lr: float, optim_cfg) -> torch.optim.Adam:
-    return torch.optim.Adam(params, lr=lr, betas=(optim_cfg.beta1, optim_cfg.beta2))
+    """Adam; `optim.fused=true` runs one fused kernel over all parameters (else foreach)."""
+    return torch.optim.Adam(params, lr=lr, betas=(optim_cfg.beta1, optim_cfg.beta2),
+                            fused=True if optim_cfg.fused else None)
 
 
 def make_scheduler(opt, cfg) -> torch.optim.lr_scheduler.LambdaLR:
@@ -151,13 +154,29 @@ class GANFamily(Family):
 
     D step: minimise the objective's D loss on a minibatch of m real and m generated
     samples (+ gradient penalty / R1 / auxiliary classifier); G step: minimise the
-    G loss on m fresh samples. Everything is pure loss functions from `objectives`.
+    G loss on m fresh samples (with train.reuse_fake: on the D step's m samples, as the
+    PyTorch DCGAN example does). Everything is pure loss functions from `objectives`.
+    The forward passes run under `train.amp`'s autocast (speed.Precision).
     """
+
+    supports_amp = supports_reuse_fake = True
 
     def __init__(self, cfg, data, device: torch.device):
         self.cfg, self.device = cfg, device
         self.objective = objectives.get_objective(cfg.loss.name)
         _check_combination(cfg, self.objective)
+        penalised = self.objective.name == "wgan-gp" or cfg.loss.r1_weight > 0
+        # the penalties differentiate D twice, which compiled graphs cannot
+        self.double_backward_nets = ("D",) if penalised else ()
+        if penalised and cfg.train.amp == "fp16":
+            raise ValueError("train.amp=fp16 with a gradient penalty (wgan-gp, R1) is not "
+                             "supported: the input gradients would need loss scaling; use "
+                             "train.amp=bf16")
+        if cfg.train.reuse_fake and cfg.train.d_steps != 1:
+            raise ValueError(f"train.reuse_fake needs train.d_steps=1 (the G step reuses the D "
+                             f"step's samples), got d_steps={cfg.train.d_steps}")
+        self.precision = speed.Precision(cfg.train.amp, device)
+        self._reused = None  # (G(z), y) of the last D step, for the G step (reuse_fake)
         g, d = build_gan_nets(cfg.model, data)
         self.G, self.D = g.to(device), d.to(device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
@@ -208,13 +227,28 @@ class GANFamily(Family):
         return objectives.add_instance_noise(x, std, self.aux_rng)
 
     def d_step(self, batch, step):
+        with self.precision.autocast():
+            loss, logs = self.d_loss(batch, step)
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        self.precision.backward("D", loss)
+        self.precision.step("D", self.optimizers["D"])
+        if self.objective.name == "wasserstein":
+            objectives.clip_weights_(self.D, self.cfg.loss.clip)
+        return logs
+
+    def d_loss(self, batch, step):
+        """(D's total loss, logs) on one minibatch of m real and m generated samples."""
         cfg = self.cfg.loss
         real = batch["x"].to(self.device, non_blocking=True)
         y_real = batch["y"].to(self.device) if "y" in batch else None
         n = real.shape[0]
         y_fake = self.fake_labels(n)
-        with torch.no_grad():  # no gradient to G here, so no DDP wrapper either
-            fake = self.generate(unwrap(self.G), self.noise(n), y_fake)
+        if self.cfg.train.reuse_fake:  # G(z) keeps its graph for the G step
+            self._reused = (self.generate(self.G, self.noise(n), y_fake), y_fake)
+            fake = self._reused[0].detach()
+        else:
+            with torch.no_grad():  # no gradient to G here, so no DDP wrapper either
+                fake = self.generate(unwrap(self.G), self.noise(n), y_fake)
         y_d_fake = y_fake if y_fake is not None else y_real  # projection D on unconditional G
         if cfg.label_flip > 0:
             real, fake = objectives.flip_labels(real, fake, cfg.label_flip, self.aux_rng)
@@ -244,40 +278,47 @@ class GANFamily(Family):
                 sup = F.cross_entropy(real_cls[labelled], y_real[labelled])
                 loss = loss + sup
                 logs["loss_sup"] = sup.detach()
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizers["D"].step()
-        if self.objective.name == "wasserstein":
-            objectives.clip_weights_(self.D, self.cfg.loss.clip)
-        return logs
+        return loss, logs
 
     def g_step(self, batch, step):
-        n = batch["x"].shape[0]
-        y_fake = self.fake_labels(n)
-        if y_fake is None and self.head == "projection":
-            y_fake = batch["y"].to(self.device)
-        fake = self.generate(self.G, self.noise(n), y_fake)
         # D's gradients are not needed for G's update: freeze it and bypass its DDP wrapper
         d = unwrap(self.D).requires_grad_(False)
+        with self.precision.autocast():
+            loss, logs = self.g_loss(batch, d)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        self.precision.backward("G", loss)
+        d.requires_grad_(True)
+        self.precision.step("G", self.optimizers["G"])
+        t = self.cfg.train
+        ema_update(self.G_ema, unwrap(self.G), 0.0 if step < t.ema_start else t.ema)
+        return logs
+
+    def g_loss(self, batch, d: nn.Module):
+        """(G's loss, logs) on m fresh samples (or the D step's, with reuse_fake) scored by d."""
+        if self._reused is not None:
+            fake, y_fake = self._reused
+            self._reused = None
+        else:
+            y_fake = self.fake_labels(batch["x"].shape[0])
+            fake = None
+        if y_fake is None and self.head == "projection":
+            y_fake = batch["y"].to(self.device)
+        if fake is None:
+            fake = self.generate(self.G, self.noise(batch["x"].shape[0]), y_fake)
         fake_out, fake_cls = self.discriminate(fake, y_fake, net=d)
         loss = self.objective.g_loss(fake_out)
         logs = {"loss_g": loss.detach()}
         if self.head == "acgan":
             aux = F.cross_entropy(fake_cls, y_fake)
             loss = loss + self.cfg.loss.aux_weight * aux
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss.backward()
-        d.requires_grad_(True)
-        self.optimizers["G"].step()
-        t = self.cfg.train
-        ema_update(self.G_ema, unwrap(self.G), 0.0 if step < t.ema_start else t.ema)
-        return logs
+        return loss, logs
 
     def extra_state(self):
-        return {"aux_rng": self.aux_rng.get_state()}
+        return {"aux_rng": self.aux_rng.get_state(), **self.precision.state()}
 
     def load_extra_state(self, state):
         self.aux_rng.set_state(state["aux_rng"])
+        self.precision.load_state(state)
 
     def fixed_inputs(self, n, seed):
         g = torch.Generator().manual_seed(seed)

@@ -131,6 +131,9 @@ def check_translation_config(cfg) -> None:
                          f"them to 0")
     if not 0 <= loss.label_smoothing < 0.5:
         raise ValueError(f"loss.label_smoothing must be in [0, 0.5), got {loss.label_smoothing}")
+    if loss.label_smoothing and not objectives.get_objective(loss.name).accepts_real_target:
+        raise ValueError(f"loss.label_smoothing needs loss.name ns, minimax, fgan-gan or lsgan, not "
+                         f"{loss.name}")
 
 
 def patch_logits(d: nn.Module, images: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,265 @@
+"""Training throughput: ganforge's loop against a plain PyTorch GAN loop, in steps per second.
+
+    python benchmarks/throughput.py                              # the table of benchmarks/README.md
+    python benchmarks/throughput.py --configs mlp --variants default,fused --repeats 3
+    python benchmarks/throughput.py --threads 1 --json results.json
+
+The reference is the most direct PyTorch GAN loop: the same G and D (built by ganforge.nets from
+the same config and seed), the same batch of the same in-memory data, the same Adam, and per
+iteration one D update (G(z) detached) and one G update on fresh noise, nothing else.
+ganforge runs `ganforge.train.loop.train` with its bookkeeping on: metrics every `log_every`
+steps (JSON lines and TensorBoard), the EMA generator, and periodic checkpoints and sample
+grids (see PLANS: two of each land inside the timed steps; the progress bar is off).
+
+Timing: every run records the clock at the start of each iteration; its rate is the number of
+iterations from `warmup` to the last but one divided by the time they took, so start-up,
+compilation and the final checkpoint are left out and the periodic bookkeeping is counted.
+A repeat runs the reference and every ganforge variant back to back in this one process, in
+an order rotated from repeat to repeat, so that the load of a shared machine falls on all of
+them alike; the table gives medians over repeats of each rate and of the ratio
+ganforge / reference taken within a repeat. Peak memory is the maximum resident set size of a
+fresh process that runs one loop alone (`--memory`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ganforge.config import load_config
+from ganforge.data import build_data
+from ganforge.nets import build_gan_nets
+from ganforge.train import loop
+
+# config name: (preset, overrides, steps, warmup); bookkeeping periods are in PLANS
+CONFIGS = {
+    "dcgan28": ("digits-dcgan", {}, 41, 10),  # 28x28 MNIST digits, batch 64, widths 64
+    "dcgan64": ("digits-dcgan", {"data.image_size": 64}, 21, 5),  # the paper's 64x64 nets
+    "mlp": ("toy-ring", {}, 2001, 200),  # 2-D ring of 8 Gaussians, MLPs 3 x 128, batch 256
+}
+# log_every, checkpoint_every (= sample_every): two checkpoints and sample grids fall inside
+# the timed iterations of every run
+PLANS = {"dcgan28": (10, 20), "dcgan64": (5, 10), "mlp": (100, 1000)}
+
+VARIANTS = {
+    "default": {},
+    "channels_last": {"train.channels_last": True},
+    "fused_adam": {"optim.fused": True},
+    "reuse_fake": {"train.reuse_fake": True},
+    "compile": {"train.compile": True},
+    "bf16": {"train.amp": "bf16"},
+    "best": {"train.reuse_fake": True, "optim.fused": True, "train.channels_last": True},
+}
+
+
+def make_config(name: str, device: str, variant: dict | None = None):
+    preset, overrides, steps, _ = CONFIGS[name]
+    log_every, every = PLANS[name]
+    return load_config(preset, {
+        **overrides, "device": device, "optim.lr_decay": "none", "train.steps": steps,
+        "train.log_every": log_every, "train.checkpoint_every": every,
+        "train.sample_every": every, "train.progress": False, **(variant or {})})
+
+
+def clock(device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
+# -- the reference: a plain PyTorch loop ---------------------------------------------------
+def reference_loop(cfg) -> list[float]:
+    """The plain loop for `cfg`'s nets, data, batch and Adam; the clock at each iteration."""
+    device = torch.device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    data = build_data(cfg)
+    G, D = (net.to(device) for net in build_gan_nets(cfg.model, data))
+    o = cfg.optim
+    opt_g = torch.optim.Adam(G.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2))
+    m, z_dim = cfg.data.batch_size, cfg.model.z_dim
+    if data.kind == "toy":
+        gen = torch.Generator().manual_seed(cfg.seed)
+        def real_batch():
+            return data.toy.sample(m, gen).float().to(device)
+    else:
+        images, order = data.stream.tensors["x"].to(device), []
+        def real_batch():
+            nonlocal order
+            if len(order) < m:
+                order = torch.randperm(len(images), device=device)
+            batch, order = images[order[:m]], order[m:]
+            return batch
+
+    ticks = []
+    for _ in range(cfg.train.steps):
+        ticks.append(clock(device))
+        real = real_batch()
+        fake = G(torch.randn(m, z_dim, device=device))
+        real_out, fake_out = D(real), D(fake.detach())
+        loss_d = (F.binary_cross_entropy_with_logits(real_out, torch.ones_like(real_out))
+                  + F.binary_cross_entropy_with_logits(fake_out, torch.zeros_like(fake_out)))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        out = D(G(torch.randn(m, z_dim, device=device)))
+        loss_g = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+    return ticks
+
+
+# -- ganforge: the real training loop with its bookkeeping -------------------------------------
+def ganforge_loop(cfg) -> list[float]:
+    """`ganforge.train.loop.train(cfg)` into a scratch run directory; the clock at each
+    iteration (taken when the loop asks for its first D step)."""
+    device = torch.device(cfg.device)
+    ticks: list[float] = []
+    build = loop.build_family
+
+    def timed_family(*args):
+        family = build(*args)
+        d_step = family.d_step
+        def ticking_d_step(batch, step):
+            ticks.append(clock(device))
+            return d_step(batch, step)
+        family.d_step = ticking_d_step
+        return family
+
+    loop.build_family = timed_family
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            loop.train(cfg, Path(tmp) / "run")
+    finally:
+        loop.build_family = build
+    return ticks
+
+
+def rate(ticks: list[float], warmup: int) -> float:
+    """Iterations per second from iteration `warmup` to the start of the last one."""
+    return (len(ticks) - 1 - warmup) / (ticks[-1] - ticks[warmup])
+
+
+def measure(name: str, variants: list[str], repeats: int, device: str) -> dict:
+    warmup = CONFIGS[name][3]
+    loops = ["reference"] + variants
+    rates: dict[str, list[float]] = {k: [] for k in loops}
+    for r in range(repeats):
+        order = loops[r % len(loops):] + loops[:r % len(loops)]
+        for kind in order:
+            if kind == "reference":
+                ticks = reference_loop(make_config(name, device))
+            else:
+                ticks = ganforge_loop(make_config(name, device, VARIANTS[kind]))
+            rates[kind].append(rate(ticks, warmup))
+            print(f"  {name} repeat {r + 1}/{repeats} {kind:14s} {rates[kind][-1]:8.3f} steps/s",
+                  file=sys.stderr, flush=True)
+    ref = rates["reference"]
+    return {kind: {"steps_per_s": statistics.median(v), "runs": v,
+                   "ratio": statistics.median(a / b for a, b in zip(v, ref))}
+            for kind, v in rates.items()}
+
+
+# -- peak memory: one loop alone in a fresh process ----------------------------------------------
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def memory_probe(name: str, kind: str, device: str) -> None:
+    if kind == "reference":
+        reference_loop(make_config(name, device))
+    elif kind != "idle":  # idle: the interpreter with torch and ganforge loaded, nothing run
+        ganforge_loop(make_config(name, device, VARIANTS[kind]))
+    print(json.dumps({"peak_rss_mb": peak_rss_mb()}))
+
+
+def measure_memory(name: str, kinds: list[str], device: str, threads: int | None) -> dict:
+    out = {}
+    for kind in ["idle", "reference"] + kinds:
+        cmd = [sys.executable, __file__, "--memory-probe", name, kind, "--device", device]
+        if threads:
+            cmd += ["--threads", str(threads)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        out[kind] = json.loads(proc.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+    return out
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "load_average": os.getloadavg()}
+
+
+def table(results: dict) -> str:
+    lines = ["| config | loop | steps/s (median) | ganforge / reference | peak RSS MB |",
+             "|---|---|---|---|---|"]
+    for name, res in results["configs"].items():
+        mem = res.get("memory", {})
+        for kind, r in res["throughput"].items():
+            ratio = "1 (reference)" if kind == "reference" else f"{r['ratio']:.2f}x"
+            lines.append(f"| {name} | {kind} | {r['steps_per_s']:.3f} | {ratio} | "
+                         f"{mem.get(kind, float('nan')):.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--configs", default="dcgan28,dcgan64,mlp", help=f"of {', '.join(CONFIGS)}")
+    p.add_argument("--variants", default="default,channels_last,fused_adam,reuse_fake,compile,best",
+                   help=f"ganforge variants, of {', '.join(VARIANTS)}")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, help="torch.set_num_threads for every loop")
+    p.add_argument("--memory", default="default,best",
+                   help="variants whose peak memory to measure ('' for none)")
+    p.add_argument("--json", help="also write the results to this file")
+    p.add_argument("--memory-probe", nargs=2, metavar=("CONFIG", "LOOP"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.memory_probe:
+        memory_probe(*args.memory_probe, args.device)
+        return 0
+    variants = [v for v in args.variants.split(",") if v]
+    for v in variants:
+        if v not in VARIANTS:
+            raise ValueError(f"unknown variant {v!r}; valid: {', '.join(VARIANTS)}")
+    results = {"machine": machine(), "repeats": args.repeats, "configs": {}}
+    for name in args.configs.split(","):
+        if name not in CONFIGS:
+            raise ValueError(f"unknown config {name!r}; valid: {', '.join(CONFIGS)}")
+        res = {"throughput": measure(name, variants, args.repeats, args.device)}
+        mem = [v for v in args.memory.split(",") if v]
+        if mem:
+            res["memory"] = measure_memory(name, mem, args.device, args.threads)
+        results["configs"][name] = res
+    results["machine"]["load_average_end"] = os.getloadavg()
+    print(table(results))
+    print(f"\n{json.dumps(results['machine'])}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
