@@ -16,7 +16,8 @@ from ganforge.train.steps import GANFamily
 
 TINY = {"model.g_width": 32, "model.d_width": 32, "model.depth": 2, "data.batch_size": 64,
         "train.log_every": 5, "train.sample_every": 1000, "train.checkpoint_every": 10,
-        "train.progress": False, "train.sample_count": 64}
+        "train.progress": False, "train.sample_count": 64,
+        "optim.lr_decay": "none"}  # a decay schedule follows train.steps, which resume extends
 
 
 def toy_cfg(steps, **extra):
