@@ -190,8 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("theory", help="the paper's optimal-D and JSD results, checked numerically")
     s.add_argument("--out", help="folder for figure1.png")
-    s.add_argument("--quick", action="store_true", help="seconds, not minutes: D* from the population objective; "
-                   "no f-GAN/W1 checks")
+    s.add_argument("--quick", action="store_true",
+                   help="seconds, not minutes: D* from the population objective; no f-GAN/W1 checks")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_theory)
