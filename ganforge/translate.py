@@ -29,6 +29,7 @@ import torch
 from PIL import Image
 
 from ganforge.metrics import image_quality
+from ganforge.train.translation import evenly_spaced
 
 FAMILIES = ("pix2pix", "cyclegan")
 SSIM_PROTOCOL = "Gaussian window 11x11, sigma 1.5, K1 0.01, K2 0.03, valid windows only"
@@ -113,9 +114,11 @@ def held_out_labels(run) -> torch.Tensor | None:
 
 def evaluate_translation(run, n: int | None = None, classifier: Any = "digits",
                          ) -> dict[str, Any]:
-    """{"protocol": {...}, "metrics": {...}} of the run's EMA generator on the first `n` (all
-    when None) held-out test pairs; see the module docstring for the metrics. `classifier`: a
-    feature-extractor name or object for the digit tasks' class accuracy; None leaves it out."""
+    """{"protocol": {...}, "metrics": {...}} of the run's EMA generator on `n` held-out test
+    pairs evenly spaced over the test split (all of them when None; the bundled digit splits
+    are sorted by class, so the first n would hold few classes); see the module docstring for
+    the metrics. `classifier`: a feature-extractor name or object for the digit tasks' class
+    accuracy; None leaves it out."""
     _check_translation_run(run)
     inputs, targets = run.data.test.get("a"), run.data.test.get("b")
     if inputs is None or len(inputs) == 0:
@@ -124,13 +127,15 @@ def evaluate_translation(run, n: int | None = None, classifier: Any = "digits",
     if targets is None:
         raise ValueError(f"{run.path} has no ground truth for its test inputs: CycleGAN folders "
                          "need testB/ images with the same file names as testA/ to be scored")
+    index = torch.arange(len(inputs))
     if n is not None:
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
-        inputs, targets = inputs[:n], targets[:n]
+        index = evenly_spaced(len(inputs), n)
+    inputs, targets = inputs[index], targets[index]
     labels = held_out_labels(run)
     if labels is not None:
-        labels = labels[: len(inputs)]
+        labels = labels[index]
     outputs = run.family.translate(inputs)
     metrics, protocol = translation_metrics(outputs, targets, inputs, labels, classifier,
                                             run.cfg.device)

@@ -23,7 +23,8 @@ def _mlp(m, data) -> tuple[nn.Module, nn.Module]:
     norm = lambda n: "none" if n in ("none", "instance") else n  # noqa: E731
     g = MLPGenerator(m.z_dim, dim, m.g_width, m.depth, m.activation, norm(m.g_norm))
     d = MLPDiscriminator(dim, m.d_width, m.depth, "leaky_relu", norm(m.d_norm),
-                         spectral_norm=m.spectral_norm, pack=m.pack)
+                         spectral_norm=m.spectral_norm, pack=m.pack,
+                         minibatch_std=m.minibatch_std)
     return g, d
 
 

@@ -64,18 +64,25 @@ class MLPDiscriminator(nn.Module):
     """D(x; theta_d): R^in_dim -> R, a logit (D(x) = sigmoid(logit)) or a critic value.
 
     With `pack` > 1 (PacGAN), D scores `pack` samples concatenated into one input and
-    returns N / pack outputs.
+    returns N / pack outputs. With `minibatch_std`, the last hidden features get one more:
+    their standard deviation over groups of 4 samples (as in ProGAN), so D can see a
+    batch whose samples are too alike.
     """
 
     def __init__(self, in_dim: int, width: int = 128, depth: int = 3,
                  activation: str = "leaky_relu", norm: str = "none",
-                 spectral_norm: bool = False, pack: int = 1):
+                 spectral_norm: bool = False, pack: int = 1, minibatch_std: bool = False):
         super().__init__()
+        from ganforge.nets.layers import MinibatchStdDev, spectral_norm_if
+
         self.pack = pack
-        self.net = mlp(in_dim * pack, 1, width, depth, activation, norm, sn=spectral_norm)
+        body = mlp(in_dim * pack, 1, width, depth, activation, norm, sn=spectral_norm)
+        self.body = nn.Sequential(*list(body)[:-1])
+        self.mbstd = MinibatchStdDev(4) if minibatch_std else nn.Identity()
+        self.head = spectral_norm_if(nn.Linear(width + int(minibatch_std), 1), spectral_norm)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         n = x.shape[0]
         if n % self.pack:
             raise ValueError(f"PacGAN with pack={self.pack} needs a batch divisible by it, got {n}")
-        return self.net(x.reshape(n // self.pack, -1)).squeeze(1)
+        return self.head(self.mbstd(self.body(x.reshape(n // self.pack, -1)))).squeeze(1)

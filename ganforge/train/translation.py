@@ -197,11 +197,12 @@ class _TranslationFamily(Family):
         return torch.cat(outputs) if outputs else images.new_empty((0, *self.out_shape))
 
     def fixed_inputs(self, n, seed):
-        """The first n held-out inputs (and their targets when known); `seed` is unused:
-        translation has no noise to draw."""
-        inputs = {"a": self.fixed_source[:n]}
+        """n held-out inputs evenly spaced over the test split (whose digits are sorted by
+        class), with their targets when known; `seed` is unused: translation draws no noise."""
+        index = evenly_spaced(len(self.fixed_source), n)
+        inputs = {"a": self.fixed_source[index]}
         if self.fixed_target is not None:
-            inputs["b"] = self.fixed_target[:n]
+            inputs["b"] = self.fixed_target[index]
         return inputs
 
     def _columns(self, inputs: dict[str, torch.Tensor]) -> list[torch.Tensor]:
@@ -217,6 +218,12 @@ class _TranslationFamily(Family):
         (CycleGAN adds F_ema(G_ema(input)) before the target). The strips tile a square grid
         with any `nrow`."""
         return side_by_side(self._columns(inputs))
+
+
+def evenly_spaced(total: int, n: int) -> torch.Tensor:
+    """min(n, total) indices floor(i total / n), i = 0 .. n - 1: every (total / n)-th item."""
+    n = min(n, total)
+    return torch.arange(n) * total // n
 
 
 def side_by_side(columns: list[torch.Tensor]) -> torch.Tensor:
