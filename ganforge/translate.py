@@ -28,9 +28,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganforge.metrics import image_quality
-from ganforge.train.translation import evenly_spaced
-
 FAMILIES = ("pix2pix", "cyclegan")
 SSIM_PROTOCOL = "Gaussian window 11x11, sigma 1.5, K1 0.01, K2 0.03, valid windows only"
 
@@ -45,6 +42,8 @@ def _check_translation_run(run) -> None:
 def quality_metrics(outputs: torch.Tensor, targets: torch.Tensor,
                     prefix: str = "") -> dict[str, float]:
     """{"l1", "psnr", "ssim"} of `outputs` against `targets` (N, C, H, W) in [-1, 1]."""
+    from ganforge.metrics import image_quality
+
     return {
         f"{prefix}l1": image_quality.l1(outputs, targets),
         f"{prefix}psnr": image_quality.psnr(outputs, targets),
@@ -97,6 +96,12 @@ def translation_metrics(outputs: torch.Tensor, targets: torch.Tensor,
         protocol["class_accuracy"] = ("share of translated test images whose arg-max class is "
                                       "the class of their source digit")
     return metrics, protocol
+
+
+def evenly_spaced(total: int, n: int) -> torch.Tensor:
+    """min(n, total) indices floor(i total / n), i = 0 .. n - 1: every (total / n)-th item."""
+    n = min(n, total)
+    return torch.arange(n) * total // n
 
 
 def held_out_labels(run) -> torch.Tensor | None:

@@ -47,6 +47,7 @@ from ganforge.nets.pix2pix import NORMS, PatchDiscriminator, UNetGenerator, patc
 from ganforge.registry import Registry
 from ganforge.train.image_pool import ImagePool
 from ganforge.train.steps import FAMILIES, Family, ema_update, make_adam, make_scheduler, unwrap
+from ganforge.translate import evenly_spaced
 
 #: objectives whose losses are functions of D's outputs alone (no penalty, no clipping)
 PLAIN_OBJECTIVES_EXCLUDED = ("wasserstein", "wgan-gp")
@@ -218,12 +219,6 @@ class _TranslationFamily(Family):
         (CycleGAN adds F_ema(G_ema(input)) before the target). The strips tile a square grid
         with any `nrow`."""
         return side_by_side(self._columns(inputs))
-
-
-def evenly_spaced(total: int, n: int) -> torch.Tensor:
-    """min(n, total) indices floor(i total / n), i = 0 .. n - 1: every (total / n)-th item."""
-    n = min(n, total)
-    return torch.arange(n) * total // n
 
 
 def side_by_side(columns: list[torch.Tensor]) -> torch.Tensor:
