@@ -47,11 +47,11 @@ from ganforge.train import loop
 CONFIGS = {
     "dcgan28": ("digits-dcgan", {}, 41, 10),  # 28x28 MNIST digits, batch 64, widths 64
     "dcgan64": ("digits-dcgan", {"data.image_size": 64}, 21, 5),  # the paper's 64x64 nets
-    "mlp": ("toy-ring", {}, 2001, 200),  # 2-D ring of 8 Gaussians, MLPs 3 x 128, batch 256
+    "mlp": ("toy-ring", {}, 601, 100),  # 2-D ring of 8 Gaussians, MLPs 3 x 128, batch 256
 }
 # log_every, checkpoint_every (= sample_every): two checkpoints and sample grids fall inside
 # the timed iterations of every run
-PLANS = {"dcgan28": (10, 20), "dcgan64": (5, 10), "mlp": (100, 1000)}
+PLANS = {"dcgan28": (10, 20), "dcgan64": (5, 10), "mlp": (50, 250)}
 
 VARIANTS = {
     "default": {},
@@ -66,6 +66,7 @@ VARIANTS = {
 
 def make_config(name: str, device: str, variant: dict | None = None):
     preset, overrides, steps, _ = CONFIGS[name]
+    steps = STEPS.get(name, steps)
     log_every, every = PLANS[name]
     return load_config(preset, {
         **overrides, "device": device, "optim.lr_decay": "none", "train.steps": steps,
@@ -73,14 +74,15 @@ def make_config(name: str, device: str, variant: dict | None = None):
         "train.sample_every": every, "train.progress": False, **(variant or {})})
 
 
-def clock(device: torch.device) -> float:
+def clock(device: torch.device) -> tuple[float, float]:
+    """(wall-clock seconds, CPU seconds of this process, all its threads)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return time.perf_counter()
+    return time.perf_counter(), time.process_time()
 
 
 # -- the reference: a plain PyTorch loop ---------------------------------------------------
-def reference_loop(cfg) -> list[float]:
+def reference_loop(cfg) -> list[tuple[float, float]]:
     """The plain loop for `cfg`'s nets, data, batch and Adam; the clock at each iteration."""
     device = torch.device(cfg.device)
     torch.manual_seed(cfg.seed)
@@ -123,11 +125,11 @@ def reference_loop(cfg) -> list[float]:
 
 
 # -- ganforge: the real training loop with its bookkeeping -------------------------------------
-def ganforge_loop(cfg) -> list[float]:
+def ganforge_loop(cfg) -> list[tuple[float, float]]:
     """`ganforge.train.loop.train(cfg)` into a scratch run directory; the clock at each
     iteration (taken when the loop asks for its first D step)."""
     device = torch.device(cfg.device)
-    ticks: list[float] = []
+    ticks: list[tuple[float, float]] = []
     build = loop.build_family
 
     def timed_family(*args):
@@ -148,15 +150,23 @@ def ganforge_loop(cfg) -> list[float]:
     return ticks
 
 
-def rate(ticks: list[float], warmup: int) -> float:
-    """Iterations per second from iteration `warmup` to the start of the last one."""
-    return (len(ticks) - 1 - warmup) / (ticks[-1] - ticks[warmup])
+STEPS: dict[str, int] = {}  # --steps: shorter runs than CONFIGS's (e.g. for slow variants)
 
 
-def measure(name: str, variants: list[str], repeats: int, device: str) -> dict:
-    warmup = CONFIGS[name][3]
+def rates(ticks: list[tuple[float, float]], warmup: int) -> tuple[float, float]:
+    """Iterations per wall-clock second and per CPU second, from iteration `warmup` to the start
+    of the last one. On a shared machine the CPU rate is the steadier: it does not count the
+    time this process waits while others run (nor, though, time spent waiting for the disk)."""
+    n = len(ticks) - 1 - warmup
+    return tuple(n / (ticks[-1][i] - ticks[warmup][i]) for i in (0, 1))
+
+
+def measure(name: str, variants: list[str], repeats: int, device: str,
+            warmup: int | None = None) -> dict:
+    warmup = CONFIGS[name][3] if warmup is None else warmup
     loops = ["reference"] + variants
-    rates: dict[str, list[float]] = {k: [] for k in loops}
+    wall: dict[str, list[float]] = {k: [] for k in loops}
+    cpu: dict[str, list[float]] = {k: [] for k in loops}
     for r in range(repeats):
         order = loops[r % len(loops):] + loops[:r % len(loops)]
         for kind in order:
@@ -164,13 +174,19 @@ def measure(name: str, variants: list[str], repeats: int, device: str) -> dict:
                 ticks = reference_loop(make_config(name, device))
             else:
                 ticks = ganforge_loop(make_config(name, device, VARIANTS[kind]))
-            rates[kind].append(rate(ticks, warmup))
-            print(f"  {name} repeat {r + 1}/{repeats} {kind:14s} {rates[kind][-1]:8.3f} steps/s",
-                  file=sys.stderr, flush=True)
-    ref = rates["reference"]
-    return {kind: {"steps_per_s": statistics.median(v), "runs": v,
-                   "ratio": statistics.median(a / b for a, b in zip(v, ref))}
-            for kind, v in rates.items()}
+            w, c = rates(ticks, warmup)
+            wall[kind].append(w)
+            cpu[kind].append(c)
+            print(f"  {name} repeat {r + 1}/{repeats} {kind:14s} {w:8.3f} steps/s "
+                  f"{c:8.3f} steps/CPU-s  load {os.getloadavg()[0]:.1f}", file=sys.stderr,
+                  flush=True)
+
+    def summary(runs: dict[str, list[float]], kind: str) -> dict:
+        ratios = [a / b for a, b in zip(runs[kind], runs["reference"])]
+        return {"median": statistics.median(runs[kind]), "runs": runs[kind],
+                "ratio": statistics.median(ratios), "ratios": ratios}
+
+    return {kind: {"wall": summary(wall, kind), "cpu": summary(cpu, kind)} for kind in loops}
 
 
 # -- peak memory: one loop alone in a fresh process ----------------------------------------------
@@ -211,14 +227,22 @@ def machine() -> dict:
 
 
 def table(results: dict) -> str:
-    lines = ["| config | loop | steps/s (median) | ganforge / reference | peak RSS MB |",
-             "|---|---|---|---|---|"]
+    lines = ["| config | loop | steps/s | x reference | steps/CPU-s | x reference | "
+             "peak RSS MB |", "|---|---|---|---|---|---|---|"]
     for name, res in results["configs"].items():
         mem = res.get("memory", {})
+        if "idle" in mem:
+            lines.append(f"| {name} | (torch and ganforge imported) | | | | | "
+                         f"{mem['idle']:.0f} |")
         for kind, r in res["throughput"].items():
-            ratio = "1 (reference)" if kind == "reference" else f"{r['ratio']:.2f}x"
-            lines.append(f"| {name} | {kind} | {r['steps_per_s']:.3f} | {ratio} | "
-                         f"{mem.get(kind, float('nan')):.0f} |")
+            cells = []
+            for clock_name in ("wall", "cpu"):
+                c = r[clock_name]
+                ratio = "1" if kind == "reference" else (
+                    f"{c['ratio']:.2f} ({min(c['ratios']):.2f}-{max(c['ratios']):.2f})")
+                cells += [f"{c['median']:.3f}", ratio]
+            peak = f"{mem[kind]:.0f}" if kind in mem else ""
+            lines.append(f"| {name} | {kind} | {' | '.join(cells)} | {peak} |")
     return "\n".join(lines)
 
 
@@ -230,6 +254,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, help="torch.set_num_threads for every loop")
+    p.add_argument("--steps", type=int, help="iterations per run (default: per config)")
+    p.add_argument("--warmup", type=int, help="untimed first iterations (default: per config)")
     p.add_argument("--memory", default="default,best",
                    help="variants whose peak memory to measure ('' for none)")
     p.add_argument("--json", help="also write the results to this file")
@@ -248,7 +274,9 @@ def main(argv=None) -> int:
     for name in args.configs.split(","):
         if name not in CONFIGS:
             raise ValueError(f"unknown config {name!r}; valid: {', '.join(CONFIGS)}")
-        res = {"throughput": measure(name, variants, args.repeats, args.device)}
+        if args.steps:
+            STEPS[name] = args.steps
+        res = {"throughput": measure(name, variants, args.repeats, args.device, args.warmup)}
         mem = [v for v in args.memory.split(",") if v]
         if mem:
             res["memory"] = measure_memory(name, mem, args.device, args.threads)

@@ -5,9 +5,9 @@ processes; every process also dumps the weights it ends with. The tests then che
 
 - the two processes hold bitwise identical weights,
 - 2 processes with batch m/2 each end where 1 process with batch m ends (|diff| < 1e-5), for
-  MLPs, for WGAN-GP (double backward through DDP) and for batch-norm DCGANs with
-  train.sync_bn=true, while without sync_bn the batch-norm run does not match (the test can
-  fail),
+  MLPs, for WGAN-GP (double backward through DDP), for train.reuse_fake and for batch-norm
+  DCGANs with train.sync_bn=true, while without sync_bn the batch-norm run does not match
+  (the test can fail),
 - a 2-process run resumes on 1 process and ends where a 1-process run ends.
 """
 
@@ -45,6 +45,9 @@ JOBS = {
     "mlp": ("toy-ring", {**MLP, "data.batch_size": GLOBAL_BATCH["toy"]}),
     "wgan_gp": ("toy-ring", {**MLP, "data.batch_size": GLOBAL_BATCH["toy"],
                              "loss.name": "wgan-gp", "train.d_steps": 2}),
+    # G's DDP forward in the D step, its backward in the G step
+    "reuse_fake": ("toy-ring", {**MLP, "data.batch_size": GLOBAL_BATCH["toy"],
+                                "train.reuse_fake": True}),
     "sync_bn": ("digits-dcgan", {**DCGAN, "data.batch_size": GLOBAL_BATCH["digits"],
                                  "train.sync_bn": True}),
     "local_bn": ("digits-dcgan", {**DCGAN, "data.batch_size": GLOBAL_BATCH["digits"]}),
@@ -153,7 +156,7 @@ def test_processes_hold_identical_weights(ddp_runs):
         assert max_diff(saved, rank0) == 0.0
 
 
-@pytest.mark.parametrize("name", ["mlp", "wgan_gp", "sync_bn"])
+@pytest.mark.parametrize("name", ["mlp", "wgan_gp", "reuse_fake", "sync_bn"])
 def test_two_processes_with_half_batches_match_one_process(ddp_runs, tmp_path, name):
     two, _ = final_weights(ddp_runs / name)
     one = one_process(name, tmp_path)
