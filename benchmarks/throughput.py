@@ -14,11 +14,13 @@ grids (see PLANS: two of each land inside the timed steps; the progress bar is o
 Timing: every run records the clock at the start of each iteration; its rate is the number of
 iterations from `warmup` to the last but one divided by the time they took, so start-up,
 compilation and the final checkpoint are left out and the periodic bookkeeping is counted.
-A repeat runs the reference and every ganforge variant back to back in this one process, in
-an order rotated from repeat to repeat, so that the load of a shared machine falls on all of
-them alike; the table gives medians over repeats of each rate and of the ratio
-ganforge / reference taken within a repeat. Peak memory is the maximum resident set size of a
-fresh process that runs one loop alone (`--memory`).
+All runs share this one process. A repeat runs the reference before, between and after the
+ganforge variants (ref, v1, ref, v2, ..., ref; their order rotates from repeat to repeat), and a
+variant's ratio ganforge / reference is taken against the two reference runs beside it, so that
+the changing load of a shared machine falls on both sides of each ratio. The table gives
+medians over repeats (and the range of the ratios), per wall-clock second and per CPU second
+of this process. Memory: the peak resident memory of one loop run alone in a fresh process,
+above what that process held before it (`--memory`), with the process's peak in brackets.
 """
 
 from __future__ import annotations
@@ -163,53 +165,83 @@ def rates(ticks: list[tuple[float, float]], warmup: int) -> tuple[float, float]:
 
 def measure(name: str, variants: list[str], repeats: int, device: str,
             warmup: int | None = None) -> dict:
+    """Rates of every loop, `repeats` times. A repeat runs the reference between every two
+    variants (ref, v1, ref, v2, ..., ref; the variants' order rotates from repeat to repeat);
+    a variant's ratio is its rate over the mean rate of the two reference runs beside it."""
     warmup = CONFIGS[name][3] if warmup is None else warmup
-    loops = ["reference"] + variants
-    wall: dict[str, list[float]] = {k: [] for k in loops}
-    cpu: dict[str, list[float]] = {k: [] for k in loops}
+    runs: dict[str, dict[str, list[float]]] = {
+        k: {"wall": [], "cpu": []} for k in ["reference"] + variants}
+    ratios: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in variants}
+
+    def one_run(kind: str, repeat: int) -> tuple[float, float]:
+        if kind == "reference":
+            ticks = reference_loop(make_config(name, device))
+        else:
+            ticks = ganforge_loop(make_config(name, device, VARIANTS[kind]))
+        w, c = rates(ticks, warmup)
+        runs[kind]["wall"].append(w)
+        runs[kind]["cpu"].append(c)
+        print(f"  {name} repeat {repeat + 1}/{repeats} {kind:14s} {w:8.3f} steps/s "
+              f"{c:8.3f} steps/CPU-s  load {os.getloadavg()[0]:.1f}", file=sys.stderr,
+              flush=True)
+        return w, c
+
     for r in range(repeats):
-        order = loops[r % len(loops):] + loops[:r % len(loops)]
+        order = variants[r % len(variants):] + variants[:r % len(variants)]
+        before = one_run("reference", r)
         for kind in order:
-            if kind == "reference":
-                ticks = reference_loop(make_config(name, device))
-            else:
-                ticks = ganforge_loop(make_config(name, device, VARIANTS[kind]))
-            w, c = rates(ticks, warmup)
-            wall[kind].append(w)
-            cpu[kind].append(c)
-            print(f"  {name} repeat {r + 1}/{repeats} {kind:14s} {w:8.3f} steps/s "
-                  f"{c:8.3f} steps/CPU-s  load {os.getloadavg()[0]:.1f}", file=sys.stderr,
-                  flush=True)
+            mine = one_run(kind, r)
+            after = one_run("reference", r)
+            for i, clock_name in enumerate(("wall", "cpu")):
+                ratios[kind][clock_name].append(mine[i] / ((before[i] + after[i]) / 2))
+            before = after
 
-    def summary(runs: dict[str, list[float]], kind: str) -> dict:
-        ratios = [a / b for a, b in zip(runs[kind], runs["reference"])]
-        return {"median": statistics.median(runs[kind]), "runs": runs[kind],
-                "ratio": statistics.median(ratios), "ratios": ratios}
+    def summary(kind: str, clock_name: str) -> dict:
+        out = {"median": statistics.median(runs[kind][clock_name]),
+               "runs": runs[kind][clock_name]}
+        if kind != "reference":
+            out["ratio"] = statistics.median(ratios[kind][clock_name])
+            out["ratios"] = ratios[kind][clock_name]
+        return out
 
-    return {kind: {"wall": summary(wall, kind), "cpu": summary(cpu, kind)} for kind in loops}
+    return {kind: {c: summary(kind, c) for c in ("wall", "cpu")} for kind in runs}
 
 
 # -- peak memory: one loop alone in a fresh process ----------------------------------------------
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+def _status_mb(key: str) -> float:
+    text = Path("/proc/self/status").read_text()
+    return int(text.split(f"{key}:")[1].split()[0]) / 1024  # kB
 
 
 def memory_probe(name: str, kind: str, device: str) -> None:
+    """Peak resident memory of one loop (data, nets, optimisers, activations, bookkeeping)
+    above the process before it, and the peak itself. Linux: the peak is reset before the
+    loop (/proc/self/clear_refs); elsewhere it is the whole process's (ru_maxrss)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to now
+        before = _status_mb("VmRSS")
+    except OSError:
+        before = None
     if kind == "reference":
         reference_loop(make_config(name, device))
-    elif kind != "idle":  # idle: the interpreter with torch and ganforge loaded, nothing run
+    elif kind != "idle":  # idle: torch and ganforge imported, nothing run
         ganforge_loop(make_config(name, device, VARIANTS[kind]))
-    print(json.dumps({"peak_rss_mb": peak_rss_mb()}))
+    if before is None:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux/BSD: kB
+        print(json.dumps({"peak_rss_mb": peak, "loop_mb": None}))
+    else:
+        peak = _status_mb("VmHWM")
+        print(json.dumps({"peak_rss_mb": peak, "loop_mb": peak - before}))
 
 
 def measure_memory(name: str, kinds: list[str], device: str, threads: int | None) -> dict:
     out = {}
-    for kind in ["idle", "reference"] + kinds:
+    for kind in ["reference"] + kinds:
         cmd = [sys.executable, __file__, "--memory-probe", name, kind, "--device", device]
         if threads:
             cmd += ["--threads", str(threads)]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        out[kind] = json.loads(proc.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+        out[kind] = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
 
 
@@ -228,12 +260,9 @@ def machine() -> dict:
 
 def table(results: dict) -> str:
     lines = ["| config | loop | steps/s | x reference | steps/CPU-s | x reference | "
-             "peak RSS MB |", "|---|---|---|---|---|---|---|"]
+             "loop's peak MB (process) |", "|---|---|---|---|---|---|---|"]
     for name, res in results["configs"].items():
         mem = res.get("memory", {})
-        if "idle" in mem:
-            lines.append(f"| {name} | (torch and ganforge imported) | | | | | "
-                         f"{mem['idle']:.0f} |")
         for kind, r in res["throughput"].items():
             cells = []
             for clock_name in ("wall", "cpu"):
@@ -241,7 +270,11 @@ def table(results: dict) -> str:
                 ratio = "1" if kind == "reference" else (
                     f"{c['ratio']:.2f} ({min(c['ratios']):.2f}-{max(c['ratios']):.2f})")
                 cells += [f"{c['median']:.3f}", ratio]
-            peak = f"{mem[kind]:.0f}" if kind in mem else ""
+            peak = ""
+            if kind in mem:
+                loop_mb = mem[kind]["loop_mb"]
+                peak = f"{mem[kind]['peak_rss_mb']:.0f}" if loop_mb is None else \
+                    f"{loop_mb:.0f} ({mem[kind]['peak_rss_mb']:.0f})"
             lines.append(f"| {name} | {kind} | {' | '.join(cells)} | {peak} |")
     return "\n".join(lines)
 
