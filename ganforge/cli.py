@@ -84,7 +84,10 @@ def cmd_sample(args) -> int:
     if run.data.kind == "toy":
         save_points(samples, out, title=f"{args.n} samples")
     else:
-        save_image_grid(samples, out, nrow=args.n if args.interpolate else None)
+        # a conditional run without --class: one row per class, as in the training snapshots
+        by_class = labels is None and getattr(run.family, "conditional_g", False)
+        nrow = args.n if args.interpolate else run.family.num_classes if by_class else None
+        save_image_grid(samples, out, nrow=nrow)
     print(str(out))
     return 0
 

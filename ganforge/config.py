@@ -68,6 +68,8 @@ class LossConfig:
     label_flip: float = 0.0  # probability of swapping a real and a fake sample for D
     instance_noise: float = 0.0  # initial std of Gaussian noise added to D's inputs
     instance_noise_steps: int = 0  # linear anneal of that std to 0 over this many steps
+    top_k: float = 1.0  # top-k training: G's loss on the best top_k * m of its m samples (1 = off)
+    top_k_steps: int = 0  # linear anneal of that fraction from 1 over this many steps (0 = steps/2)
     aux_weight: float = 1.0  # ACGAN auxiliary classifier weight
     began_gamma: float = 0.5
     began_lambda_k: float = 0.001

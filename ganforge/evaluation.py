@@ -5,8 +5,9 @@ What is measured by default depends on the data:
 
   toy mixtures (ring8, grid25, mog1d, gauss1d)   modes, hq_fraction, mode_kl   (2,500 samples)
   spiral                                         precision, recall, density, coverage (raw)
-  digit images (1 channel, mnist5k/digits/mnist) fid, kid, is, precision, recall, density,
-                                                 coverage with the bundled digits classifier
+  digit images (1 channel, mnist5k/digits/mnist) fid, kid, is, confident, class_kl,
+                                                 precision, recall, density, coverage with the
+                                                 bundled digits classifier
   other images                                   fid, kid, precision, recall (inception)
   translation runs (pix2pix, cyclegan)           l1, psnr, ssim (+ class accuracy on digits)
 """
@@ -41,8 +42,8 @@ def default_plan(run) -> tuple[list[str], str, int]:
         return ["precision", "recall", "density", "coverage"], "raw", 2500
     digits = cfg.data.name in DIGIT_SETS and data.shape[0] == 1
     if digits:
-        return (["fid", "kid", "is", "precision", "recall", "density", "coverage"], "digits",
-                5000)
+        return (["fid", "kid", "is", "confident", "class_kl", "precision", "recall", "density",
+                 "coverage"], "digits", 5000)
     return ["fid", "kid", "precision", "recall"], "inception", 1000
 
 

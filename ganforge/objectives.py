@@ -570,6 +570,30 @@ def add_instance_noise(x: Tensor, std: float, generator: torch.Generator | None 
     return x + std * noise.to(x.device)
 
 
+def top_k_count(step: int, batch: int, final_fraction: float, anneal_steps: int) -> int:
+    """k of top-k training (Sinha et al. 2020): how many of G's m samples its loss uses.
+
+    k(step) = ceil(m * max(nu, 1 - (1 - nu) * step / anneal_steps)), nu = final_fraction:
+    all m samples at the start (when D's ranking is still uninformative), then a linear
+    anneal to the best nu * m.
+    """
+    if not 0 < final_fraction <= 1:
+        raise ValueError(f"loss.top_k must be a fraction in (0, 1], got {final_fraction}")
+    if anneal_steps <= 0:
+        raise ValueError(f"anneal_steps must be a positive number of steps, got {anneal_steps}")
+    fraction = max(final_fraction, 1.0 - (1.0 - final_fraction) * step / anneal_steps)
+    return max(1, math.ceil(batch * fraction - 1e-9))
+
+
+def top_k_outputs(fake_out: Tensor, k: int) -> Tensor:
+    """The k outputs D scores as most real (largest logit or critic value): G's loss then
+    ignores the samples D already rejects, whose gradients point at the nearest mode less
+    reliably (top-k training, Sinha et al. 2020)."""
+    if k >= fake_out.shape[0]:
+        return fake_out
+    return torch.topk(fake_out, k, sorted=False).values
+
+
 # --------------------------------------------------------------------------------------------
 # Image-to-image translation
 # --------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from ganforge import objectives
 from ganforge.objectives import (
     F_DIVERGENCES,
     OBJECTIVES,
@@ -413,3 +414,25 @@ def test_l1_cycle_and_identity_losses():
     assert close(identity_loss(a, b), 1.0)
     with pytest.raises(ValueError, match="equal shapes"):
         l1_loss(a, b[0])
+
+
+def test_top_k_count_anneals_linearly_to_its_floor():
+    # m = 64, nu = 0.5, anneal over 100 steps: 64 at step 0, 48 at step 50, 32 from step 100 on
+    assert objectives.top_k_count(0, 64, 0.5, 100) == 64
+    assert objectives.top_k_count(50, 64, 0.5, 100) == 48
+    assert objectives.top_k_count(100, 64, 0.5, 100) == 32
+    assert objectives.top_k_count(10_000, 64, 0.5, 100) == 32
+    assert objectives.top_k_count(10_000, 3, 0.1, 100) == 1  # never an empty loss
+    with pytest.raises(ValueError, match=r"loss.top_k must be a fraction in \(0, 1\]"):
+        objectives.top_k_count(0, 64, 1.5, 100)
+
+
+def test_top_k_outputs_keeps_the_samples_d_rates_most_real():
+    out = torch.tensor([0.3, -2.0, 5.0, 1.0, -0.5])
+    kept = objectives.top_k_outputs(out, 2)
+    assert sorted(kept.tolist()) == [1.0, 5.0]
+    assert objectives.top_k_outputs(out, 5) is out
+    # the G loss then only sees those two: ns loss = mean softplus(-v) over {5, 1}
+    expected = (math.log1p(math.exp(-5.0)) + math.log1p(math.exp(-1.0))) / 2
+    got = objectives.get_objective("ns").g_loss(kept).item()
+    assert abs(got - expected) < 1e-6

@@ -39,7 +39,7 @@ from .fid import feature_statistics, frechet_distance, load_statistics_with_prot
 from .image_quality import l1, psnr, ssim
 from .inception_score import inception_score
 from .kid import kernel_inception_distance
-from .modes import mixture_mode_stats, stacked_mode_stats
+from .modes import class_recognisability, mixture_mode_stats, stacked_mode_stats
 from .parzen import DEFAULT_SIGMAS, parzen_window_log_likelihood
 from .prdc import density_coverage, precision_recall
 
@@ -65,6 +65,7 @@ class MetricOptions:
     kid_subset_size: int = 1000
     is_splits: int = 10
     classifier: str = "digits"
+    confidence_threshold: float = 0.9  # `confident`: share of samples with max p(y|x) above it
     k_precision_recall: int = 3
     k_density_coverage: int = 5
     mixture_centers: np.ndarray | None = None
@@ -208,6 +209,25 @@ def _is(ev: Evaluation) -> tuple[dict, dict]:
         "splits": o.is_splits,
     }
     return {"is": mean, "is_std": std}, protocol
+
+
+def _class_metric(name: str) -> Metric:
+    def metric(ev: Evaluation) -> tuple[dict, dict]:
+        o = ev.options
+        probs = ev._once("fake_probs", lambda: class_probabilities(
+            o.classifier, ev.fake, ev.batch_size, ev.device, ev.progress))
+        stats = class_recognisability(probs, o.confidence_threshold)
+        return {name: stats[name]}, {
+            "classifier": get_extractor(o.classifier, ev.device).protocol(),
+            "confidence_threshold": o.confidence_threshold,
+        }
+
+    metric.__doc__ = f"{name} of ganforge.metrics.modes.class_recognisability"
+    return metric
+
+
+METRICS.register("confident")(_class_metric("confident"))
+METRICS.register("class_kl")(_class_metric("class_kl"))
 
 
 def _precision_recall(ev: Evaluation) -> dict:

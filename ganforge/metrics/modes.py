@@ -89,3 +89,21 @@ def stacked_mode_stats(class_predictions: np.ndarray, min_count: int = 1) -> dic
     mode_ids = labels[:, 0] * 100 + labels[:, 1] * 10 + labels[:, 2]
     counts = np.bincount(mode_ids, minlength=1000)
     return {"modes": int((counts >= min_count).sum()), "mode_kl": kl_to_uniform(counts)}
+
+
+def class_recognisability(probs: np.ndarray, threshold: float = 0.9) -> dict[str, float]:
+    """How recognisable generated images are to a classifier giving p(y|x) (N, K):
+
+    confident = share of samples with max_y p(y|x) > threshold;
+    class_kl  = KL(q || u) of the histogram q of argmax_y p(y|x) over the K classes to uniform
+                (0 when every class is predicted equally often; log K when one class takes all).
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2 or len(probs) == 0:
+        raise ValueError(f"probs must be (N, K) class probabilities with N >= 1, got {probs.shape}")
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+    predicted = probs.argmax(axis=1)
+    counts = np.bincount(predicted, minlength=probs.shape[1])
+    return {"confident": float((probs.max(axis=1) > threshold).mean()),
+            "class_kl": kl_to_uniform(counts)}

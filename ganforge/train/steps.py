@@ -118,7 +118,7 @@ class Family:
         raise NotImplementedError
 
 
-def _check_combination(cfg, objective) -> None:
+def _check_combination(cfg, objective, data) -> None:
     loss, model = cfg.loss, cfg.model
     if objective.name == "wasserstein" and model.spectral_norm:
         raise ValueError("weight clipping (loss.name=wasserstein) and model.spectral_norm both "
@@ -136,6 +136,12 @@ def _check_combination(cfg, objective) -> None:
         raise ValueError(f"loss.label_flip must be in [0, 0.5), got {loss.label_flip}")
     if model.head in ("projection", "acgan", "classifier") and not cfg.data.labels:
         raise ValueError(f"model.head={model.head} needs class labels: set data.labels=true")
+    if model.num_classes > 0 and data.num_classes and model.num_classes != data.num_classes:
+        raise ValueError(f"model.num_classes={model.num_classes} but the data ({cfg.data.name}) has "
+                         f"{data.num_classes} classes: set model.num_classes={data.num_classes}")
+    if model.num_classes > 0 and not cfg.data.labels:
+        raise ValueError("model.num_classes > 0 makes G class-conditional, which needs labelled "
+                         "data: set data.labels=true (or model.num_classes=0)")
     if model.head == "acgan" and model.num_classes < 1:
         raise ValueError("model.head=acgan trains G to produce the class it is given: set "
                          "model.num_classes (e.g. 10) to make G class-conditional")
@@ -164,7 +170,7 @@ class GANFamily(Family):
     def __init__(self, cfg, data, device: torch.device):
         self.cfg, self.device = cfg, device
         self.objective = objectives.get_objective(cfg.loss.name)
-        _check_combination(cfg, self.objective)
+        _check_combination(cfg, self.objective, data)
         penalised = self.objective.name == "wgan-gp" or cfg.loss.r1_weight > 0
         # the penalties differentiate D twice, which compiled graphs cannot
         self.double_backward_nets = ("D",) if penalised else ()
@@ -284,7 +290,7 @@ class GANFamily(Family):
         # D's gradients are not needed for G's update: freeze it and bypass its DDP wrapper
         d = unwrap(self.D).requires_grad_(False)
         with self.precision.autocast():
-            loss, logs = self.g_loss(batch, d)
+            loss, logs = self.g_loss(batch, d, step)
         self.optimizers["G"].zero_grad(set_to_none=True)
         self.precision.backward("G", loss)
         d.requires_grad_(True)
@@ -293,7 +299,15 @@ class GANFamily(Family):
         ema_update(self.G_ema, unwrap(self.G), 0.0 if step < t.ema_start else t.ema)
         return logs
 
-    def g_loss(self, batch, d: nn.Module):
+    def _top_k(self, fake_out: torch.Tensor, step: int) -> torch.Tensor:
+        cfg = self.cfg.loss
+        if cfg.top_k >= 1:
+            return fake_out
+        anneal = cfg.top_k_steps or max(1, self.cfg.train.steps // 2)
+        k = objectives.top_k_count(step, fake_out.shape[0], cfg.top_k, anneal)
+        return objectives.top_k_outputs(fake_out, k)
+
+    def g_loss(self, batch, d: nn.Module, step: int = 0):
         """(G's loss, logs) on m fresh samples (or the D step's, with reuse_fake) scored by d."""
         if self._reused is not None:
             fake, y_fake = self._reused
@@ -306,7 +320,7 @@ class GANFamily(Family):
         if fake is None:
             fake = self.generate(self.G, self.noise(batch["x"].shape[0]), y_fake)
         fake_out, fake_cls = self.discriminate(fake, y_fake, net=d)
-        loss = self.objective.g_loss(fake_out)
+        loss = self.objective.g_loss(self._top_k(fake_out, step))
         logs = {"loss_g": loss.detach()}
         if self.head == "acgan":
             aux = F.cross_entropy(fake_cls, y_fake)

@@ -50,6 +50,8 @@ def test_every_design_metric_is_registered():
         "l1",
         "psnr",
         "ssim",
+        "confident",
+        "class_kl",
     }
     assert set(METRICS) == expected
 
@@ -111,8 +113,20 @@ def test_inception_score_of_real_digits_is_high():
     assert result["protocol"]["metrics"]["is"]["classifier"]["name"] == "digits"
 
 
+def test_real_held_out_digits_pass_the_recognisability_bar():
+    """The bar the default preset must clear (>= 90 % confident, class KL < 0.05) is one real
+    held-out digits clear. Uniform noise is labelled confidently (a CNN is overconfident off its
+    data), but all as one class, so it fails on class_kl: the bar needs both numbers."""
+    test = load_image_set("mnist5k", split="test")
+    result = evaluate(["confident", "class_kl"], None, test.images)
+    assert result["metrics"]["confident"] > 0.95
+    assert result["metrics"]["class_kl"] < 0.01
+    noise = torch.rand(500, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    assert abs(evaluate(["class_kl"], None, noise)["metrics"]["class_kl"] - math.log(10)) < 1e-9
+
+
 def test_unknown_metric_names_fail_before_any_work(points):
-    with pytest.raises(UnknownNameError, match="valid metrics: coverage, density"):
+    with pytest.raises(UnknownNameError, match="valid metrics: class_kl, confident, coverage, density"):
         evaluate(["fid", "fdi"], *points, features="raw")
 
 

@@ -5,7 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from ganforge.metrics.modes import kl_to_uniform, mixture_mode_stats, stacked_mode_stats
+from ganforge.metrics.modes import (
+    class_recognisability,
+    kl_to_uniform,
+    mixture_mode_stats,
+    stacked_mode_stats,
+)
 
 RING = np.array([[math.cos(2 * math.pi * i / 8), math.sin(2 * math.pi * i / 8)] for i in range(8)])
 
@@ -65,3 +70,17 @@ def test_stacked_labels_are_checked():
         stacked_mode_stats(np.array([[0, 10, 1]]))
     with pytest.raises(ValueError, match=r"\(N, 3\)"):
         stacked_mode_stats(np.zeros((4, 2), dtype=int))
+
+
+def test_class_recognisability_by_hand():
+    # 4 samples over K = 2 classes: predicted 0, 0, 0, 1; max probs 0.95, 0.6, 0.99, 0.91
+    probs = np.array([[0.95, 0.05], [0.6, 0.4], [0.99, 0.01], [0.09, 0.91]])
+    stats = class_recognisability(probs, threshold=0.9)
+    assert stats["confident"] == 0.75
+    # q = (3/4, 1/4): KL = 3/4 log(3/2) + 1/4 log(1/2)
+    expected = 0.75 * math.log(1.5) + 0.25 * math.log(0.5)
+    assert abs(stats["class_kl"] - expected) < 1e-12
+    one_class = class_recognisability(np.tile([[0.0, 1.0, 0.0]], (5, 1)))
+    assert abs(one_class["class_kl"] - math.log(3)) < 1e-12
+    with pytest.raises(ValueError, match=r"\(N, K\)"):
+        class_recognisability(np.zeros(3))

@@ -216,8 +216,30 @@ def test_class_aware_heads_on_an_unconditional_generator(tmp_path, image_folder)
 @pytest.mark.parametrize("overrides, message", [
     ({"model.num_classes": 0}, "model.num_classes"),  # ACGAN needs a conditional G
     ({"model.head": "projection", "data.labelled_per_class": 5}, "labelled_per_class"),
+    ({"model.num_classes": 7}, r"model.num_classes=7 but the data \(mnist5k\) has 10 classes"),
+    ({"data.labels": False, "model.head": "plain"}, "needs labelled data"),
 ])
 def test_inconsistent_class_settings_are_refused(overrides, message, image_folder):
     cfg = tiny_config("digits-acgan", image_folder, **overrides)
     with pytest.raises(ValueError, match=message):
         build_family(cfg, build_data(cfg), torch.device("cpu"))
+
+
+def test_sample_cli_draws_a_conditional_run_one_row_per_class(tmp_path, image_folder):
+    """`ganforge sample RUN` on a conditional run: rows of num_classes images, row r class r."""
+    from ganforge.cli import main
+
+    run_tiny("digits-cgan", tmp_path / "run", image_folder, **{"train.steps": 1})
+    out = tmp_path / "grid.png"
+    assert main(["sample", str(tmp_path / "run"), "-n", "30", "--out", str(out)]) == 0
+    grid = np.asarray(Image.open(out))
+    size, pad = 28, 2
+    assert grid.shape == (3 * (size + pad) + pad, 10 * (size + pad) + pad)
+    run = load_run(tmp_path / "run")
+    z = run.family.fixed_inputs(30, seed=0)["z"]
+    with torch.no_grad():  # the second row is class 1
+        images = run.family.G_ema(z[10:20], torch.ones(10, dtype=torch.long))
+    expected = ((images.clamp(-1, 1) + 1) * 127.5).round().squeeze(1).numpy()
+    top = pad + (size + pad)
+    block = grid[top : top + size, pad : pad + size].astype(np.float64)
+    assert np.abs(block - expected[0]).max() <= 1.0

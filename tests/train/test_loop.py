@@ -172,3 +172,21 @@ def test_killed_checkpoint_write_leaves_previous_loadable(tmp_path, stage):
             "train.steps": 10}
     train(load_config("toy-ring", over), run, resume=True)
     assert weights(run)[1]["step"] == 10
+
+
+def test_top_k_generator_loss_uses_the_best_scored_samples():
+    """loss.top_k=0.25 after its anneal: G's loss is the ns loss of the 25 % D rates highest."""
+    from ganforge.data import build_data
+    from ganforge.objectives import get_objective
+
+    cfg = toy_cfg(10, **{"loss.top_k": 0.25, "loss.top_k_steps": 4, "data.batch_size": 64})
+    family = GANFamily(cfg, build_data(cfg), torch.device("cpu"))
+    batch = {"x": torch.zeros(64, 2)}
+    torch.manual_seed(3)
+    loss, _ = family.g_loss(batch, family.D, step=8)
+    torch.manual_seed(3)
+    with torch.no_grad():
+        scores = family.D(family.G(torch.randn(64, 2)))
+    best = scores.sort(descending=True).values[:16]
+    assert abs(loss.item() - get_objective("ns").g_loss(best).item()) < 1e-6
+    assert abs(loss.item() - get_objective("ns").g_loss(scores).item()) > 1e-4  # not all 64
