@@ -7,7 +7,8 @@ What is measured by default depends on the data:
   spiral                                         precision, recall, density, coverage (raw)
   digit images (1 channel, mnist5k/digits/mnist) fid, kid, is, confident, class_kl,
                                                  precision, recall, density, coverage with the
-                                                 bundled digits classifier
+                                                 bundled digits classifier; conditional
+                                                 runs add class_accuracy
   other images                                   fid, kid, precision, recall (inception)
   translation runs (pix2pix, cyclegan)           l1, psnr, ssim (+ class accuracy on digits)
 """
@@ -79,7 +80,21 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
                       options=options)
     result["protocol"].update({"run": str(run.path), "step": run.step, "data": run.cfg.data.name,
                                "generator": "EMA" if run.cfg.train.ema > 0 else "G"})
+    if getattr(run.family, "conditional_g", False) and features == "digits":
+        result["metrics"]["class_accuracy"] = conditional_accuracy(run, n, seed)
+        result["protocol"]["class_accuracy"] = (
+            "share of n samples, generated for labels (i // K) mod K, that the digits "
+            "classifier assigns to the class they were generated for")
     return result
+
+
+def conditional_accuracy(run, n: int, seed: int = 0) -> float:
+    """Share of a conditional G's samples that the digits classifier labels with the class
+    they were generated for (labels cycle through all K classes, as in the sample grids)."""
+    from ganforge.translate import class_accuracy
+
+    labels = run.family.fixed_inputs(n, seed)["y"]
+    return class_accuracy(_generate(run, n, seed), labels, "digits", run.cfg.device)
 
 
 def fid_between(a: str, b: str, features: str = "inception", n: int = 5000,

@@ -15,6 +15,7 @@ Weights are initialised from N(0, 0.02) and batch-norm gains from N(1, 0.02), as
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganforge.nets.layers import (
@@ -44,8 +45,10 @@ def _check_channels(channels: int) -> None:
 class DCGANGenerator(nn.Module):
     """G(z) or G(z, y): (N, z_dim) latents -> (N, channels, image_size, image_size) in [-1, 1].
 
-    With ``num_classes > 0`` every batch norm is a ``ConditionalBatchNorm2d`` and forward needs
-    the labels y (int64, shape (N,)); with ``num_classes == 0`` passing y is an error.
+    With ``num_classes > 0`` G is class-conditional twice over: the one-hot label joins z at the
+    input (as in Mirza & Osindero's cGAN, so the class steers G from the first step) and every
+    batch norm is a ``ConditionalBatchNorm2d``; forward then needs the labels y (int64, shape
+    (N,)). With ``num_classes == 0`` passing y is an error.
     """
 
     def __init__(self, z_dim: int, image_size: int, channels: int, width: int = 64,
@@ -58,7 +61,7 @@ class DCGANGenerator(nn.Module):
         self.channels = channels
         self.num_classes = num_classes
         widths = [width * 2 ** (doublings - 1 - i) for i in range(doublings)]  # e.g. 512..64
-        self.project = nn.ConvTranspose2d(z_dim, widths[0], start, 1, 0, bias=False)
+        self.project = nn.ConvTranspose2d(z_dim + num_classes, widths[0], start, 1, 0, bias=False)
         self.norms = nn.ModuleList([self._norm(widths[0])])
         self.ups = nn.ModuleList()
         for c_in, c_out in zip(widths[:-1], widths[1:]):
@@ -79,6 +82,8 @@ class DCGANGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         z = latent_as_vector(z, self.z_dim)
         check_generator_labels(y, self.num_classes, z.shape[0])
+        if self.num_classes > 0:
+            z = torch.cat([z, F.one_hot(y, self.num_classes).to(z.dtype)], dim=1)
         h = self._apply_norm(0, self.project(z[:, :, None, None]), y)
         for i, up in enumerate(self.ups, start=1):
             h = self._apply_norm(i, up(h), y)
