@@ -76,10 +76,17 @@ class TensorStream:
         return {k: v[idx] for k, v in self.tensors.items()}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "pos": self.pos}
+        # the position in the epoch's whole order (every process's rows so far), so that a
+        # run saved by W processes resumes on any other number
+        return {"epoch": self.epoch, "pos": self.pos * self.world}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.epoch, self.pos = int(state["epoch"]), int(state["pos"])
+        epoch, pos = int(state["epoch"]), int(state["pos"])
+        if pos % self.world:
+            raise ValueError(f"the data stream stopped {pos} examples into epoch {epoch}, which "
+                             f"does not split over {self.world} processes; resume on a number "
+                             f"of processes that divides {pos}")
+        self.epoch, self.pos = epoch, pos // self.world
         self._order = self._shard(self.epoch)
 
 

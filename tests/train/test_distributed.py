@@ -193,9 +193,6 @@ def test_two_process_run_resumes_on_one_process(ddp_runs, tmp_path):
         "processes": 1, "global_batch_size": GLOBAL_BATCH["toy"]}
 
 
-@pytest.mark.xfail(strict=True, reason="TensorStream saves its position in per-process units "
-                   "(ganforge/data/__init__.py), so an image run resumed on another number of "
-                   "processes restarts at the wrong place in the epoch")
 def test_two_process_image_run_resumes_on_one_process(ddp_runs, tmp_path):
     _, resumed, straight = resume_on_one_process(ddp_runs, tmp_path, "sync_bn", 6)
     assert max_diff(resumed, straight) < TOL
