@@ -67,12 +67,12 @@ def run_one(data: str, name: str, seed: int, steps: int | None, workdir: Path) -
         over["train.steps"] = steps
     cfg = load_config(PRESET[data], over)
     out = workdir / f"{data}-{name}-{seed}"
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     train(cfg, out)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     metrics = evaluate_run(load_run(out), seed=seed)["metrics"]
     return {"data": data, "config": name, "seed": seed, "steps": cfg.train.steps,
-            "wall_s": round(wall, 1), **metrics}
+            "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), **metrics}
 
 
 def table(rows: list[dict]) -> str:
