@@ -587,8 +587,7 @@ def top_k_count(step: int, batch: int, final_fraction: float, anneal_steps: int)
 
 def top_k_outputs(fake_out: Tensor, k: int) -> Tensor:
     """The k outputs D scores as most real (largest logit or critic value): G's loss then
-    ignores the samples D already rejects, whose gradients point at the nearest mode less
-    reliably (top-k training, Sinha et al. 2020)."""
+    ignores the samples D rates least real (top-k training, Sinha et al. 2020)."""
     if k >= fake_out.shape[0]:
         return fake_out
     return torch.topk(fake_out, k, sorted=False).values
