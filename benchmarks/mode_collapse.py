@@ -90,7 +90,8 @@ def table(rows: list[dict]) -> str:
         # CPU seconds of the one-thread run where recorded (steady on a shared machine), else wall
         wall = np.median([r.get("cpu_s") or r["wall_s"] for r in rows if r["config"] == name])
         out.append(f"| {name} | {cell(name, 'ring8', 'modes')} | "
-                   f"{cell(name, 'ring8', 'hq_fraction', 100)} | {cell(name, 'ring8', 'mode_kl', digits=3)} | "
+                   f"{cell(name, 'ring8', 'hq_fraction', 100)} | "
+                   f"{cell(name, 'ring8', 'mode_kl', digits=3)} | "
                    f"{cell(name, 'grid25', 'modes')} | {cell(name, 'grid25', 'hq_fraction', 100)} | "
                    f"{cell(name, 'grid25', 'mode_kl', digits=3)} | {seeds} | {wall:.0f} |")
     return "\n".join(out) + "\n" + PUBLISHED
