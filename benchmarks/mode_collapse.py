@@ -24,7 +24,7 @@ import torch
 from ganforge.api import load_run
 from ganforge.config import load_config
 from ganforge.evaluation import evaluate_run
-from ganforge.train.loop import train
+from ganforge.train.loop import DivergedError, train
 
 PRESET = {"ring8": "toy-ring", "grid25": "toy-grid"}
 
@@ -68,11 +68,18 @@ def run_one(data: str, name: str, seed: int, steps: int | None, workdir: Path) -
     cfg = load_config(PRESET[data], over)
     out = workdir / f"{data}-{name}-{seed}"
     start, start_cpu = time.perf_counter(), time.process_time()
-    train(cfg, out)
+    diverged = None
+    try:
+        train(cfg, out)
+    except DivergedError as error:  # a result too: score the last good checkpoint, if any
+        diverged = str(error).split(":")[0]
     wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
-    metrics = evaluate_run(load_run(out), seed=seed)["metrics"]
+    if (out / "checkpoint" / "state.json").is_file():
+        metrics = evaluate_run(load_run(out), seed=seed)["metrics"]
+    else:  # diverged before any checkpoint: no generator, so no mode captured
+        metrics = {"modes": 0, "hq_fraction": 0.0, "mode_kl": None}
     return {"data": data, "config": name, "seed": seed, "steps": cfg.train.steps,
-            "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), **metrics}
+            "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "diverged": diverged, **metrics}
 
 
 def table(rows: list[dict]) -> str:
