@@ -81,20 +81,23 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
     result["protocol"].update({"run": str(run.path), "step": run.step, "data": run.cfg.data.name,
                                "generator": "EMA" if run.cfg.train.ema > 0 else "G"})
     if getattr(run.family, "conditional_g", False) and features == "digits":
-        result["metrics"]["class_accuracy"] = conditional_accuracy(run, n, seed)
+        result["metrics"]["class_accuracy"] = conditional_accuracy(run, n, seed, fake)
         result["protocol"]["class_accuracy"] = (
             "share of n samples, generated for labels (i // K) mod K, that the digits "
             "classifier assigns to the class they were generated for")
     return result
 
 
-def conditional_accuracy(run, n: int, seed: int = 0) -> float:
+def conditional_accuracy(run, n: int, seed: int = 0,
+                         samples: torch.Tensor | None = None) -> float:
     """Share of a conditional G's samples that the digits classifier labels with the class
-    they were generated for (labels cycle through all K classes, as in the sample grids)."""
+    they were generated for (labels cycle through all K classes, as in the sample grids).
+    `samples`: the n samples `_generate(run, n, seed)` already drew, if at hand."""
     from ganforge.translate import class_accuracy
 
     labels = run.family.fixed_inputs(n, seed)["y"]
-    return class_accuracy(_generate(run, n, seed), labels, "digits", run.cfg.device)
+    samples = _generate(run, n, seed) if samples is None else samples
+    return class_accuracy(samples, labels, "digits", run.cfg.device)
 
 
 def fid_between(a: str, b: str, features: str = "inception", n: int = 5000,

@@ -165,6 +165,12 @@ class Evaluation:
             lambda: extract_features(self.features, self.fake, self.batch_size, self.device, self.progress),
         )
 
+    def fake_probabilities(self) -> np.ndarray:
+        """p(y|x) of the generated samples under options.classifier (IS, confident, class_kl)."""
+        o = self.options
+        return self._once("fake_probs", lambda: class_probabilities(
+            o.classifier, self.fake, self.batch_size, self.device, self.progress))
+
     def feature_protocol(self) -> dict:
         return get_extractor(self.features, self.device).protocol()
 
@@ -199,11 +205,7 @@ def _kid(ev: Evaluation) -> tuple[dict, dict]:
 @METRICS.register("is")
 def _is(ev: Evaluation) -> tuple[dict, dict]:
     o = ev.options
-    probs = ev._once(
-        "fake_probs",
-        lambda: class_probabilities(o.classifier, ev.fake, ev.batch_size, ev.device, ev.progress),
-    )
-    mean, std = inception_score(probs, o.is_splits)
+    mean, std = inception_score(ev.fake_probabilities(), o.is_splits)
     protocol = {
         "classifier": get_extractor(o.classifier, ev.device).protocol(),
         "splits": o.is_splits,
@@ -214,9 +216,7 @@ def _is(ev: Evaluation) -> tuple[dict, dict]:
 def _class_metric(name: str) -> Metric:
     def metric(ev: Evaluation) -> tuple[dict, dict]:
         o = ev.options
-        probs = ev._once("fake_probs", lambda: class_probabilities(
-            o.classifier, ev.fake, ev.batch_size, ev.device, ev.progress))
-        stats = class_recognisability(probs, o.confidence_threshold)
+        stats = class_recognisability(ev.fake_probabilities(), o.confidence_threshold)
         return {name: stats[name]}, {
             "classifier": get_extractor(o.classifier, ev.device).protocol(),
             "confidence_threshold": o.confidence_threshold,

@@ -132,6 +132,8 @@ def _check_combination(cfg, objective, data) -> None:
                          "trains a Wasserstein critic. Use ns, minimax, lsgan or hinge.")
     if not 0 <= loss.label_smoothing < 0.5:
         raise ValueError(f"loss.label_smoothing must be in [0, 0.5), got {loss.label_smoothing}")
+    if not 0 < loss.top_k <= 1:
+        raise ValueError(f"loss.top_k must be a fraction in (0, 1], got {loss.top_k}")
     if not 0 <= loss.label_flip < 0.5:
         raise ValueError(f"loss.label_flip must be in [0, 0.5), got {loss.label_flip}")
     if model.head in ("projection", "acgan", "classifier") and not cfg.data.labels:
