@@ -56,6 +56,7 @@ class ModelConfig:
     blocks: int = 6  # residual blocks of the CycleGAN generator
     patch_layers: int = 3  # PatchGAN depth (3 -> 70x70 receptive field)
     hidden: int = 64  # BEGAN bottleneck size
+    g_output: str = "image"  # translation G: image, or chroma (keep the input's luma, predict Cb/Cr)
 
 
 @dataclass

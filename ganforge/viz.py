@@ -35,6 +35,58 @@ def save_image_grid(images: torch.Tensor, path: Path | str, nrow: int | None = N
     Image.fromarray(grid.squeeze(2) if mode == "L" else grid, mode).save(path)
 
 
+#: colours of the fast scatter: data points blue, G's samples red, the frame grey
+SCATTER_COLOURS = {"data": (31, 119, 180), "G": (214, 39, 40), "frame": (160, 160, 160)}
+
+
+def scatter_pixels(points: np.ndarray, lo: np.ndarray, hi: np.ndarray, size: int,
+                   margin: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of 2-D points in a size x size picture of the box [lo, hi]^2 drawn inside
+    a `margin`-pixel border: x grows to the right, y upwards; points outside are dropped."""
+    inner = size - 2 * margin - 1
+    scale = inner / np.maximum(hi - lo, 1e-12)
+    cols = np.round(margin + (points[:, 0] - lo[0]) * scale[0]).astype(np.int64)
+    rows = np.round(margin + (hi[1] - points[:, 1]) * scale[1]).astype(np.int64)
+    inside = (cols >= margin) & (cols <= size - 1 - margin) & (rows >= margin) & \
+        (rows <= size - 1 - margin)
+    return rows[inside], cols[inside]
+
+
+def render_scatter(fake: np.ndarray, real: np.ndarray | None = None, size: int = 400,
+                   margin: int = 10) -> np.ndarray:
+    """A (size, size, 3) uint8 scatter of 2-D samples (red) over data (blue), each point a
+    2 x 2 square, on one box with equal scales that holds the data and, clipped to three
+    times the data's extent, the samples. Written with numpy alone: drawing it every snapshot
+    costs about a millisecond, where a matplotlib figure costs 0.2 s, a sizeable share of a
+    small 2-D GAN's training time."""
+    both = fake if real is None else np.concatenate([real, fake])
+    reference = both if real is None else real
+    centre = (reference.min(0) + reference.max(0)) / 2
+    half = max(float((reference.max(0) - reference.min(0)).max()) / 2, 1e-6) * 1.1
+    half = min(max(half, float(np.abs(both - centre).max()) * 1.02), 3 * half)
+    lo, hi = centre - half, centre + half
+    picture = np.full((size, size, 3), 255, dtype=np.uint8)
+    picture[[margin - 1, size - margin], margin - 1 : size - margin + 1] = SCATTER_COLOURS["frame"]
+    picture[margin - 1 : size - margin + 1, [margin - 1, size - margin]] = SCATTER_COLOURS["frame"]
+    for name, points in (("data", real), ("G", fake)):
+        if points is None:
+            continue
+        rows, cols = scatter_pixels(points, lo, hi, size, margin)
+        for dr in (0, 1):
+            for dc in (0, 1):
+                picture[np.minimum(rows + dr, size - 1), np.minimum(cols + dc, size - 1)] = \
+                    SCATTER_COLOURS[name]
+    return picture
+
+
+def save_scatter(fake: torch.Tensor, path: Path | str, real: torch.Tensor | None = None) -> None:
+    """The fast 2-D scatter (render_scatter) as a PNG: the training loop's toy snapshots."""
+    fake_np = fake.detach().float().cpu().numpy()
+    real_np = None if real is None else real.detach().float().cpu().numpy()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(render_scatter(fake_np, real_np), "RGB").save(path)
+
+
 def _figure():
     import matplotlib
 

@@ -167,6 +167,38 @@ class UNetGenerator(nn.Module):
         return h
 
 
+#: BT.601 YCbCr -> RGB, for Y, Cb, Cr and R, G, B all scaled to [-1, 1] (the map is linear
+#: with no offset once Cb and Cr are centred, so the scaling changes nothing)
+YCBCR_TO_RGB = ((1.0, 0.0, 1.402), (1.0, -0.344136, -0.714136), (1.0, 1.772, 0.0))
+
+
+class LumaChromaGenerator(nn.Module):
+    """G(x) for colourisation: keep the input's luma Y, let `net` predict only the chroma.
+
+        (Cb, Cr) = net(x) in [-1, 1]^2,   RGB = clamp(M [Y, Cb, Cr], -1, 1)
+
+    with M the BT.601 YCbCr -> RGB matrix. x is the grayscale image, 1 channel or the luma
+    repeated over 3 (the first channel is read as Y). Predicting chroma with the luma fixed is
+    how colourisation is usually posed (pix2pix and Zhang et al. predict ab given L): with
+    (Cb, Cr) = 0 the output is the input, so G starts at the identity map and can only spend
+    its capacity on colour. `net` must map (N, C_in, S, S) to (N, 2, S, S).
+    """
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+        self.register_buffer("ycbcr_to_rgb", torch.tensor(YCBCR_TO_RGB), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        chroma = self.net(x)
+        if chroma.shape[1] != 2:
+            raise ValueError(f"the chroma network must give 2 channels (Cb, Cr), got "
+                             f"{chroma.shape[1]}")
+        ycbcr = torch.cat([x[:, :1], chroma], dim=1)
+        rgb = torch.einsum("oc,nchw->nohw", self.ycbcr_to_rgb.to(ycbcr.dtype), ycbcr)
+        return rgb.clamp(-1.0, 1.0)
+
+
 def patch_layer_geometry(n_layers: int) -> list[tuple[int, int]]:
     """(kernel, stride) of each PatchGAN convolution, input to output: `n_layers` 4x4
     stride-2 convolutions, then two 4x4 stride-1 ones (the last gives the logit map)."""

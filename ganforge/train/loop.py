@@ -28,7 +28,7 @@ from ganforge.config import RESUMABLE_KEYS, Config, config_diff, load_saved_conf
 from ganforge.data import build_data
 from ganforge.train import checkpoint, distributed, speed
 from ganforge.train.steps import build_family
-from ganforge.viz import save_image_grid, save_points
+from ganforge.viz import save_image_grid, save_points, save_scatter
 
 
 class DivergedError(RuntimeError):
@@ -94,7 +94,10 @@ def save_snapshot(family, fixed, data, path: Path) -> None:
     samples = family.snapshot(fixed)
     if data.kind == "toy":
         real = data.toy.sample(2000, torch.Generator().manual_seed(0)).float()
-        save_points(samples, path.with_suffix(".png"), real, title=path.stem)
+        if samples.shape[1] == 2:  # numpy drawing: a matplotlib figure per snapshot is slow
+            save_scatter(samples, path.with_suffix(".png"), real)
+        else:
+            save_points(samples, path.with_suffix(".png"), real, title=path.stem)
     else:
         nrow = family.num_classes if getattr(family, "conditional_g", False) else None
         save_image_grid(samples, path.with_suffix(".png"), nrow=nrow)

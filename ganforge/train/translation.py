@@ -43,7 +43,13 @@ from torch import nn
 
 from ganforge import objectives
 from ganforge.nets.cyclegan import ResnetGenerator
-from ganforge.nets.pix2pix import NORMS, PatchDiscriminator, UNetGenerator, patch_output_size
+from ganforge.nets.pix2pix import (
+    NORMS,
+    LumaChromaGenerator,
+    PatchDiscriminator,
+    UNetGenerator,
+    patch_output_size,
+)
 from ganforge.registry import Registry
 from ganforge.train.image_pool import ImagePool
 from ganforge.train.steps import FAMILIES, Family, ema_update, make_adam, make_scheduler, unwrap
@@ -92,12 +98,25 @@ def build_resnet_translator(m, in_channels: int, out_channels: int,
                            norm=m.g_norm, n_downsampling=RESNET_DOWNSAMPLING)
 
 
+G_OUTPUTS = ("image", "chroma")
+
+
 def build_translator(m, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> nn.Module:
-    """A generator (C_in, S, S) -> (C_out, S, S) for model.arch (unet or resnet-translator)."""
+    """A generator (C_in, S, S) -> (C_out, S, S) for model.arch (unet or resnet-translator);
+    model.g_output=chroma wraps it to keep the grayscale input's luma and predict Cb, Cr."""
     if in_shape[1:] != out_shape[1:]:
         raise ValueError(f"translation needs inputs and outputs of one size, got "
                          f"{tuple(in_shape)} -> {tuple(out_shape)}")
-    return TRANSLATORS.get(m.arch)(m, in_shape[0], out_shape[0], in_shape[-1])
+    build = TRANSLATORS.get(m.arch)
+    if m.g_output == "image":
+        return build(m, in_shape[0], out_shape[0], in_shape[-1])
+    if m.g_output != "chroma":
+        raise ValueError(f"model.g_output={m.g_output} is unknown; valid: {', '.join(G_OUTPUTS)}")
+    if out_shape[0] != 3 or in_shape[0] not in (1, 3):
+        raise ValueError(f"model.g_output=chroma colours grayscale images: it needs 1- or "
+                         f"3-channel inputs and 3-channel outputs, got {in_shape[0]} -> "
+                         f"{out_shape[0]} channels")
+    return LumaChromaGenerator(build(m, in_shape[0], 2, in_shape[-1]))
 
 
 def build_patch_discriminator(m, in_channels: int, image_size: int) -> PatchDiscriminator:
@@ -120,6 +139,9 @@ def check_translation_config(cfg) -> None:
     if m.head != "plain" or m.num_classes:
         raise ValueError("translation models are not class-conditional: use model.head=plain "
                          "and model.num_classes=0")
+    if m.g_output != "image" and cfg.train.family != "pix2pix":
+        raise ValueError(f"model.g_output={m.g_output} is for pix2pix colourisation; "
+                         f"{cfg.train.family} needs model.g_output=image")
     if loss.name in PLAIN_OBJECTIVES_EXCLUDED:
         raise ValueError(f"loss.name={loss.name} needs weight clipping or a gradient penalty, "
                          "which the translation families do not apply; use lsgan, ns, minimax "

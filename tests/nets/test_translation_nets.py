@@ -5,7 +5,9 @@ import torch
 from torch import nn
 
 from ganforge.nets.cyclegan import ResnetGenerator
+from ganforge.data.paired import grayscale
 from ganforge.nets.pix2pix import (
+    LumaChromaGenerator,
     PatchDiscriminator,
     UNetGenerator,
     patch_n_layers,
@@ -153,3 +155,38 @@ def test_resnet_generator_size_error_is_clear():
     g = ResnetGenerator(1, 1, width=2, n_blocks=1, n_downsampling=3)
     with pytest.raises(ValueError, match="divisible by 8, got 28x28"):
         g(torch.randn(1, 1, 28, 28))
+
+
+class _Constant(nn.Module):
+    def __init__(self, value: torch.Tensor):
+        super().__init__()
+        self.value = value
+
+    def forward(self, x):
+        return self.value.expand(x.shape[0], -1, -1, -1)
+
+
+def test_luma_chroma_generator_keeps_the_luma_and_is_the_identity_at_zero_chroma():
+    torch.manual_seed(0)
+    luma = torch.rand(3, 1, 8, 8) * 1.2 - 0.6
+    gray = luma.repeat(1, 3, 1, 1)
+    identity = LumaChromaGenerator(_Constant(torch.zeros(1, 2, 8, 8)))
+    assert torch.equal(identity(gray), gray)
+    assert torch.equal(identity(luma), gray)  # a 1-channel input gives the same RGB
+    chroma = (torch.rand(1, 2, 8, 8) - 0.5) * 0.3  # small enough that nothing is clamped
+    rgb = LumaChromaGenerator(_Constant(chroma))(gray)
+    assert rgb.abs().max() < 1
+    # BT.601 luma of the coloured output is the input's luma: only the colour was predicted
+    assert (grayscale(rgb) - gray).abs().max() < 1e-5
+    # and the chroma is recoverable with the forward transform Cb = (B - Y) / 1.772
+    assert ((rgb[:, 2:3] - luma) / 1.772 - chroma[:, :1]).abs().max() < 1e-5
+    assert ((rgb[:, 0:1] - luma) / 1.402 - chroma[:, 1:]).abs().max() < 1e-5
+
+
+def test_luma_chroma_generator_wraps_a_unet_and_clamps_to_the_image_range():
+    torch.manual_seed(0)
+    g = LumaChromaGenerator(UNetGenerator(3, 2, 16, width=4, max_width=8))
+    y = g(torch.rand(2, 3, 16, 16) * 2 - 1)
+    assert y.shape == (2, 3, 16, 16) and y.abs().max() <= 1.0
+    with pytest.raises(ValueError, match="2 channels"):
+        LumaChromaGenerator(UNetGenerator(3, 3, 16, width=4, max_width=8))(torch.zeros(1, 3, 16, 16))

@@ -256,6 +256,13 @@ def test_settings_that_do_not_apply_are_refused():
     ]:
         with pytest.raises(ValueError, match=message):
             check_translation_config(load_config(None, {**PIX2PIX_TINY, key: value}))
+    for key, value, message in [("model.g_output", "chroma", "needs model.g_output=image")]:
+        with pytest.raises(ValueError, match=message):
+            check_translation_config(load_config(None, {**CYCLEGAN_TINY, key: value}))
+    for value, message in [("chroma", "3-channel outputs"), ("rgb", "valid: image, chroma")]:
+        cfg = load_config(None, {**PIX2PIX_TINY, "model.g_output": value})  # edges: 1 -> 1
+        with pytest.raises(ValueError, match=message):
+            Pix2PixFamily(cfg, build_data(cfg), torch.device("cpu"))
     cfg = load_config(None, {**CYCLEGAN_TINY})
     with pytest.raises(ValueError, match="multiple of 4"):
         build_resnet_translator(cfg.model, 1, 1, 30)
