@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from ganforge.nets.cyclegan import ResnetGenerator
 from ganforge.data.paired import grayscale
+from ganforge.nets.cyclegan import ResnetGenerator
 from ganforge.nets.pix2pix import (
     LumaChromaGenerator,
     PatchDiscriminator,
