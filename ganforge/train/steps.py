@@ -51,10 +51,11 @@ def make_scheduler(opt, cfg) -> torch.optim.lr_scheduler.LambdaLR:
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, beta: float) -> None:
     """theta_ema <- beta * theta_ema + (1 - beta) * theta; buffers (BN statistics) are copied."""
-    for p_ema, p in zip(ema.parameters(), model.parameters()):
-        p_ema.lerp_(p, 1.0 - beta)
-    for b_ema, b in zip(ema.buffers(), model.buffers()):
-        b_ema.copy_(b)
+    # one multi-tensor call each, not a Python loop over tensors: a small MLP's step is short
+    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - beta)
+    buffers = list(ema.buffers())
+    if buffers:
+        torch._foreach_copy_(buffers, list(model.buffers()))
 
 
 def unwrap(module: nn.Module) -> nn.Module:

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from ganforge.config import load_config
 from ganforge.train import checkpoint
 from ganforge.train.loop import DivergedError, ResumeError, train
-from ganforge.train.steps import GANFamily
+from ganforge.train.steps import GANFamily, ema_update
 
 TINY = {"model.g_width": 32, "model.d_width": 32, "model.depth": 2, "data.batch_size": 64,
         "train.log_every": 5, "train.sample_every": 1000, "train.checkpoint_every": 10,
@@ -190,3 +190,18 @@ def test_top_k_generator_loss_uses_the_best_scored_samples():
     best = scores.sort(descending=True).values[:16]
     assert abs(loss.item() - get_objective("ns").g_loss(best).item()) < 1e-6
     assert abs(loss.item() - get_objective("ns").g_loss(scores).item()) > 1e-4  # not all 64
+
+
+def test_ema_update_is_the_lerp_of_the_parameters_and_copies_the_buffers():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    ema = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    model(torch.randn(8, 3))  # moves the running statistics off their start
+    before = [p.clone() for p in ema.parameters()]
+    ema_update(ema, model, beta=0.9)
+    for old, new, target in zip(before, ema.parameters(), model.parameters()):
+        assert (new - (0.9 * old + 0.1 * target)).abs().max() < 1e-6
+    for b_ema, b in zip(ema.buffers(), model.buffers()):
+        assert torch.equal(b_ema, b)
+    ema_update(ema, model, beta=0.0)  # beta 0: a copy (before train.ema_start)
+    assert all(torch.equal(a, b) for a, b in zip(ema.parameters(), model.parameters()))
