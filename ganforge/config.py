@@ -71,6 +71,7 @@ class LossConfig:
     instance_noise_steps: int = 0  # linear anneal of that std to 0 over this many steps
     top_k: float = 1.0  # top-k training: G's loss on the best top_k * m of its m samples (1 = off)
     top_k_steps: int = 0  # linear anneal of that fraction from 1 over this many steps (0 = steps/2)
+    diffaugment: str = ""  # DiffAugment policy for D's inputs: subset of color,translation,cutout
     aux_weight: float = 1.0  # ACGAN auxiliary classifier weight
     began_gamma: float = 0.5
     began_lambda_k: float = 0.001

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge import objectives
+from ganforge.augment import diff_augment, parse_policy
 from ganforge.nets import build_gan_nets
 from ganforge.nets.began import (
     began_convergence,
@@ -137,6 +138,9 @@ def _check_combination(cfg, objective, data) -> None:
         raise ValueError(f"loss.top_k must be a fraction in (0, 1], got {loss.top_k}")
     if not 0 <= loss.label_flip < 0.5:
         raise ValueError(f"loss.label_flip must be in [0, 0.5), got {loss.label_flip}")
+    if parse_policy(loss.diffaugment) and len(data.shape) != 3:
+        raise ValueError(f"loss.diffaugment={loss.diffaugment} augments images; the data "
+                         f"({cfg.data.name}) are {len(data.shape)}-D points: set it to ''")
     if model.head in ("projection", "acgan", "classifier") and not cfg.data.labels:
         raise ValueError(f"model.head={model.head} needs class labels: set data.labels=true")
     if model.num_classes > 0 and data.num_classes and model.num_classes != data.num_classes:
@@ -235,6 +239,11 @@ class GANFamily(Family):
         std = objectives.instance_noise_std(step, loss.instance_noise, anneal)
         return objectives.add_instance_noise(x, std, self.aux_rng)
 
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        """T(x) of DiffAugment (loss.diffaugment), on everything D sees while training."""
+        policy = parse_policy(self.cfg.loss.diffaugment)
+        return diff_augment(x, policy, self.aux_rng) if policy else x
+
     def d_step(self, batch, step):
         with self.precision.autocast():
             loss, logs = self.d_loss(batch, step)
@@ -261,7 +270,8 @@ class GANFamily(Family):
         y_d_fake = y_fake if y_fake is not None else y_real  # projection D on unconditional G
         if cfg.label_flip > 0:
             real, fake = objectives.flip_labels(real, fake, cfg.label_flip, self.aux_rng)
-        real_in, fake_in = self._instance_noise(real, step), self._instance_noise(fake, step)
+        real_in = self._augment(self._instance_noise(real, step))
+        fake_in = self._augment(self._instance_noise(fake, step))
         real_out, real_cls = self.discriminate(real_in, y_real)
         fake_out, fake_cls = self.discriminate(fake_in, y_d_fake)
         adv = self.objective.d_loss(real_out, fake_out, 1.0 - cfg.label_smoothing)
@@ -269,12 +279,14 @@ class GANFamily(Family):
         logs = {"loss_d": adv.detach(), "d_real": real_out.detach().mean(),
                 "d_fake": fake_out.detach().mean()}
         if self.objective.name == "wgan-gp":
-            gp = objectives.gradient_penalty(lambda x: self.discriminate(x, y_real)[0], real, fake)
+            gp = objectives.gradient_penalty(
+                lambda x: self.discriminate(self._augment(x), y_real)[0], real, fake)
             loss = loss + cfg.gp_weight * gp
             logs["gp"] = gp.detach()
         if cfg.r1_weight > 0:
             real_in = real.detach().requires_grad_(True)
-            r1 = objectives.r1_penalty(self.discriminate(real_in, y_real)[0], real_in)
+            r1 = objectives.r1_penalty(self.discriminate(self._augment(real_in), y_real)[0],
+                                       real_in)
             loss = loss + 0.5 * cfg.r1_weight * r1
             logs["r1"] = r1.detach()
         if self.head == "acgan":
@@ -322,7 +334,7 @@ class GANFamily(Family):
             y_fake = batch["y"].to(self.device)
         if fake is None:
             fake = self.generate(self.G, self.noise(batch["x"].shape[0]), y_fake)
-        fake_out, fake_cls = self.discriminate(fake, y_fake, net=d)
+        fake_out, fake_cls = self.discriminate(self._augment(fake), y_fake, net=d)
         loss = self.objective.g_loss(self._top_k(fake_out, step))
         logs = {"loss_g": loss.detach()}
         if self.head == "acgan":
