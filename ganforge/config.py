@@ -109,6 +109,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the forward passes of the trained nets
     channels_last: bool = False  # NHWC memory format for conv nets and image batches
     reuse_fake: bool = False  # G step reuses the last D step's G(z) (PyTorch DCGAN example style)
+    joint_d_forward: bool = False  # D scores real and fake in one forward pass (D without BN)
     sync_bn: bool = False  # batch statistics over the global batch of all processes (DDP)
 
 

@@ -6,6 +6,11 @@ Each switch is a config key and off by default; benchmarks/README.md says what e
     train.compile=true     torch.compile the forward (and backward) of every trained net
     train.channels_last    NHWC memory format for the weights of conv nets
     train.reuse_fake=true  the G step reuses the D step's G(z) (the PyTorch DCGAN example's loop)
+    train.joint_d_forward  D scores the real and the generated half in one forward pass (one
+                           pass over 2m samples, not two over m: the same numbers for a D
+                           without batch statistics, so it is refused for batch norm and
+                           minibatch std; spectral norm then runs one power iteration per D
+                           step instead of two)
     optim.fused=true       one fused Adam kernel per optimiser (see `steps.make_adam`)
     data.on_device=true    the in-memory data set lives on the training device
 
@@ -103,8 +108,10 @@ def check_switches(cfg, family) -> None:
     if t.amp != "none" and not getattr(family, "supports_amp", False):
         raise ValueError(f"train.amp={t.amp} is implemented for train.family=gan only, not "
                          f"{name}; use train.amp=none")
-    if t.reuse_fake and not getattr(family, "supports_reuse_fake", False):
-        raise ValueError(f"train.reuse_fake is implemented for train.family=gan only, not {name}")
+    for switch in ("reuse_fake", "joint_d_forward"):
+        if getattr(t, switch) and not getattr(family, f"supports_{switch}", False):
+            raise ValueError(f"train.{switch} is implemented for train.family=gan only, not "
+                             f"{name}")
 
 
 def channels_last_(nets: Iterable[nn.Module]) -> None:

@@ -172,7 +172,7 @@ class GANFamily(Family):
     The forward passes run under `train.amp`'s autocast (speed.Precision).
     """
 
-    supports_amp = supports_reuse_fake = True
+    supports_amp = supports_reuse_fake = supports_joint_d_forward = True
 
     def __init__(self, cfg, data, device: torch.device):
         self.cfg, self.device = cfg, device
@@ -188,10 +188,18 @@ class GANFamily(Family):
         if cfg.train.reuse_fake and cfg.train.d_steps != 1:
             raise ValueError(f"train.reuse_fake needs train.d_steps=1 (the G step reuses the D "
                              f"step's samples), got d_steps={cfg.train.d_steps}")
+        if cfg.train.joint_d_forward and cfg.model.minibatch_std:
+            raise ValueError("train.joint_d_forward would let minibatch std mix real and "
+                             "generated samples; set one of them false")
         self.precision = speed.Precision(cfg.train.amp, device)
         self._reused = None  # (G(z), y) of the last D step, for the G step (reuse_fake)
         g, d = build_gan_nets(cfg.model, data)
         self.G, self.D = g.to(device), d.to(device)
+        if cfg.train.joint_d_forward and any(
+                isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules()):
+            raise ValueError("train.joint_d_forward would give D's batch norm one batch of real "
+                             "and generated samples instead of one of each; use it with "
+                             "model.d_norm=none, layer or instance, or spectral norm")
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.z_dim, self.data_shape = cfg.model.z_dim, data.shape
         self.num_classes = data.num_classes if cfg.model.num_classes or cfg.model.head != "plain" \
@@ -272,8 +280,14 @@ class GANFamily(Family):
             real, fake = objectives.flip_labels(real, fake, cfg.label_flip, self.aux_rng)
         real_in = self._augment(self._instance_noise(real, step))
         fake_in = self._augment(self._instance_noise(fake, step))
-        real_out, real_cls = self.discriminate(real_in, y_real)
-        fake_out, fake_cls = self.discriminate(fake_in, y_d_fake)
+        if self.cfg.train.joint_d_forward:  # one pass over 2m samples: fewer, larger ops
+            y_both = torch.cat([y_real, y_d_fake]) if self.head == "projection" else None
+            out, cls = self.discriminate(torch.cat([real_in, fake_in]), y_both)
+            (real_out, fake_out), (real_cls, fake_cls) = out.split(n), \
+                (cls.split(n) if cls is not None else (None, None))
+        else:
+            real_out, real_cls = self.discriminate(real_in, y_real)
+            fake_out, fake_cls = self.discriminate(fake_in, y_d_fake)
         adv = self.objective.d_loss(real_out, fake_out, 1.0 - cfg.label_smoothing)
         loss = adv
         logs = {"loss_d": adv.detach(), "d_real": real_out.detach().mean(),

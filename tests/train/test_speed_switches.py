@@ -60,6 +60,20 @@ def test_switch_trains_like_the_plain_run(tmp_path, plain, name, switch, tol):
             assert float(nets[f"extra/scaler/{opt}"][0]) in {2.0 ** k for k in range(17)}
 
 
+@pytest.mark.parametrize("over,tol", [
+    ({"model.d_norm": "layer"}, 1e-5),
+    ({"model.d_norm": "layer", "model.head": "projection", "data.labels": True}, 1e-5),
+    ({"model.d_norm": "layer", "model.head": "acgan", "model.num_classes": 10,
+      "data.labels": True}, 1e-5),
+    # spectral norm's power iteration runs once per forward: once per D step, not twice
+    ({"model.d_norm": "none", "model.spectral_norm": True, "loss.name": "hinge"}, 0.01),
+])
+def test_joint_d_forward_gives_the_curves_of_two_passes(tmp_path, over, tol):
+    _, separate = run(tmp_path, "separate", **over)
+    _, joint = run(tmp_path, "joint", **over, **{"train.joint_d_forward": True})
+    check_curve(joint, separate, tol)
+
+
 def test_compiled_nets_train_like_eager_ones(tmp_path, plain, monkeypatch):
     # aot_eager: Dynamo's graph capture and AOTAutograd (where double backward fails) without
     # inductor's C++ code generation, which takes ~50 s cold on 2 shared cores
@@ -94,6 +108,11 @@ def test_compile_leaves_doubly_differentiated_nets_eager(tmp_path, monkeypatch):
      "use train.amp=bf16"),
     ("digits-dcgan", {"train.reuse_fake": True, "train.d_steps": 2}, "needs train.d_steps=1"),
     ("digits-began", {"train.amp": "bf16"}, "train.family=gan only, not began"),
+    ("digits-began", {"train.joint_d_forward": True}, "train.family=gan only, not began"),
+    ("digits-dcgan", {"train.joint_d_forward": True, "data.image_size": 16},  # 8 px: no BN in D
+     "use it with model.d_norm=none"),
+    ("digits-dcgan", {"train.joint_d_forward": True, "model.d_norm": "layer",
+                      "model.minibatch_std": True}, "minibatch std mix real"),
 ])
 def test_switches_that_cannot_apply_are_refused(tmp_path, preset, over, message):
     cfg = load_config(preset, {**BASE, **over, "train.steps": 1})
