@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -126,11 +127,15 @@ def train_digits_classifier(
     seed: int = 0,
     device: str | torch.device = "cpu",
     log=print,
+    corrupt: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
 ) -> tuple[DigitsCNN, dict[str, float]]:
     """Train DigitsCNN on mnist5k "train" (Adam, cosine learning-rate decay, augmentation).
 
     Returns the model (eval mode) and {"train_accuracy", "test_accuracy", "seconds"}, the
     test accuracy on the held-out mnist5k "test" split (100 digits per class).
+    `corrupt(batch, step)`, if given, is applied to every augmented training batch: a
+    classifier of corrupted digits (benchmarks/inpaint_ceiling.py); the accuracies are then
+    on clean digits.
     """
     from ganforge.data.images import load_image_set
 
@@ -150,7 +155,10 @@ def train_digits_classifier(
         total_loss = 0.0
         for step in range(steps_per_epoch):
             index = order[step * batch_size : (step + 1) * batch_size]
-            batch = random_affine(images[index], generator).to(device)
+            batch = random_affine(images[index], generator)
+            if corrupt is not None:
+                batch = corrupt(batch, epoch * steps_per_epoch + step)
+            batch = batch.to(device)
             loss = F.cross_entropy(model(batch), labels[index].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
