@@ -103,3 +103,17 @@ def test_inception_features_on_two_digits(mnist_test):
     assert both.shape == (2, 2048) and np.all(both >= 0)  # pooled ReLU activations
     assert np.allclose(both, single, rtol=1e-4, atol=1e-5)
     assert not np.allclose(both[0], both[1])
+
+
+def test_train_digits_classifier_corrupts_every_training_batch():
+    from ganforge.metrics.digits_classifier import train_digits_classifier
+
+    seen = []
+
+    def corrupt(batch, step):
+        seen.append((step, batch.shape[0]))
+        return torch.zeros_like(batch)  # nothing to learn from
+
+    model, report = train_digits_classifier(epochs=1, batch_size=500, log=None, corrupt=corrupt)
+    assert [s for s, _ in seen] == list(range(8)) and sum(n for _, n in seen) == 4000
+    assert report["test_accuracy"] < 0.3  # trained on blank images, it cannot read digits
