@@ -171,6 +171,7 @@ def test_fid_from_an_image_folder_equals_fid_from_the_same_images(tmp_path):
     other = load_image_set("mnist5k", split="train").images[:30]
     from_folder = fid_from_sources(folder, other, features="digits", cache_dir=None)
     from_arrays = fid_from_sources(images, other, features="digits", cache_dir=None)
-    assert abs(from_folder["metrics"]["fid"] - from_arrays["metrics"]["fid"]) < 1e-6
+    fid = from_arrays["metrics"]["fid"]  # equal to float32 rounding (relative 1e-7 here)
+    assert abs(from_folder["metrics"]["fid"] - fid) < 1e-6 * fid
     assert from_folder["protocol"]["a"]["kind"] == "image folder"
     assert from_folder["protocol"]["features"]["name"] == "digits"
