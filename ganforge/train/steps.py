@@ -57,7 +57,7 @@ def ema_update(ema: nn.Module, model: nn.Module, beta: float) -> None:
 
 class EMA:
     """ema_update over tensor lists gathered once: walking a module tree for its parameters
-    every step costs a small MLP's training ~5 % (the tensors themselves never change
+    every step costs a small MLP a few per cent of its step (the tensors never change
     identity: loading a checkpoint copies into them)."""
 
     def __init__(self, ema: nn.Module, model: nn.Module):
