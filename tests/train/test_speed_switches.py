@@ -48,6 +48,8 @@ def check_curve(curve, plain, tol):
     ("bf16", {"train.amp": "bf16"}, 0.03),
     ("fp16", {"train.amp": "fp16"}, 0.03),
     ("reuse_fake", {"train.reuse_fake": True}, 0.03),  # same algorithm, other noise draws
+    # benchmarks/throughput.py's best switches for conv nets, together
+    ("best", {"train.amp": "bf16", "train.reuse_fake": True, "optim.fused": True}, 0.03),
 ])
 def test_switch_trains_like_the_plain_run(tmp_path, plain, name, switch, tol):
     out, curve = run(tmp_path, name, **switch)
