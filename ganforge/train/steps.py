@@ -233,6 +233,7 @@ class GANFamily(Family):
         self.schedulers = {k: make_scheduler(o, cfg) for k, o in self.optimizers.items()}
         # flip/instance-noise randomness has its own stream so it never shifts the noise z
         self.aux_rng = torch.Generator(device="cpu").manual_seed(cfg.seed + 7)
+        self.augment = parse_policy(cfg.loss.diffaugment)  # () when off
 
     # -- sampling -----------------------------------------------------------------
     def noise(self, n: int) -> torch.Tensor:
@@ -268,8 +269,7 @@ class GANFamily(Family):
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         """T(x) of DiffAugment (loss.diffaugment), on everything D sees while training."""
-        policy = parse_policy(self.cfg.loss.diffaugment)
-        return diff_augment(x, policy, self.aux_rng) if policy else x
+        return diff_augment(x, self.augment, self.aux_rng) if self.augment else x
 
     def d_step(self, batch, step):
         with self.precision.autocast():
@@ -302,8 +302,8 @@ class GANFamily(Family):
         if self.cfg.train.joint_d_forward:  # one pass over 2m samples: fewer, larger ops
             y_both = torch.cat([y_real, y_d_fake]) if self.head == "projection" else None
             out, cls = self.discriminate(torch.cat([real_in, fake_in]), y_both)
-            (real_out, fake_out), (real_cls, fake_cls) = out.split(n), \
-                (cls.split(n) if cls is not None else (None, None))
+            real_out, fake_out = out.split(n)
+            real_cls, fake_cls = cls.split(n) if cls is not None else (None, None)
         else:
             real_out, real_cls = self.discriminate(real_in, y_real)
             fake_out, fake_cls = self.discriminate(fake_in, y_d_fake)
