@@ -75,7 +75,8 @@ def cmd_sample(args) -> int:
     labels = None
     if args.cls is not None:
         if not getattr(run.family, "conditional_g", False):
-            raise ValueError("--class needs a class-conditional run (model.num_classes > 0)")
+            raise ValueError("--class needs a conditional run: model.num_classes > 0 (a class, "
+                             "or with data.clusters a cluster) or model.latent_code > 0 (a code)")
         labels = torch.full((args.n,), args.cls, dtype=torch.long)
     if args.interpolate:
         samples = interpolate(run, args.n, args.seed, labels)
@@ -85,7 +86,7 @@ def cmd_sample(args) -> int:
         save_points(samples, out, title=f"{args.n} samples")
     else:
         # a conditional run without --class: one row per class, as in the training snapshots
-        by_class = labels is None and getattr(run.family, "conditional_g", False)
+        by_class = labels is None and getattr(run.family, "class_rows", False)
         nrow = args.n if args.interpolate else run.family.num_classes if by_class else None
         save_image_grid(samples, out, nrow=nrow)
     print(str(out))
@@ -99,8 +100,9 @@ def interpolate(run, n: int, seed: int, labels=None):
     ends = [run.family.fixed_inputs(1, s)["z"] for s in (seed, seed + 1)]
     t = torch.linspace(0, 1, n).unsqueeze(1)
     inputs = {"z": (1 - t) * ends[0] + t * ends[1]}
-    if getattr(run.family, "conditional_g", False):
-        inputs["y"] = labels if labels is not None else torch.zeros(n, dtype=torch.long)
+    if getattr(run.family, "conditional_g", False):  # the class (or cluster) of z(seed)
+        inputs["y"] = labels if labels is not None else \
+            run.family.fixed_inputs(1, seed)["y"].expand(n)
     return run.family.snapshot(inputs)
 
 

@@ -33,6 +33,8 @@ class DataConfig:
     batch_size: int = 64  # m in Algorithm 1, per process
     labels: bool = False  # load class labels (conditional and semi-supervised models)
     labelled_per_class: int = 0  # semi-supervised: keep labels of only this many per class (0 = all)
+    clusters: int = 0  # label the images with this many k-means clusters (no annotation) for a
+    #                    conditional G, which draws clusters in their data shares (0 = off)
     on_device: bool = False  # hold the whole in-memory data set on the training device (CUDA:
     #                          no host-to-device copy per step); a no-op on CPU
 
@@ -50,6 +52,7 @@ class ModelConfig:
     spectral_norm: bool = False  # spectral normalisation of every D layer
     head: str = "plain"  # D head: plain, projection, acgan, classifier (semi-supervised)
     num_classes: int = 0  # > 0 makes G class-conditional
+    latent_code: int = 0  # InfoGAN: K categories of a code c ~ U{0..K-1} for G, recovered by D's Q head
     minibatch_std: bool = False
     pack: int = 1  # PacGAN: D sees `pack` samples at once
     dropout: float = 0.5  # U-Net decoder dropout (pix2pix)
@@ -72,7 +75,8 @@ class LossConfig:
     top_k: float = 1.0  # top-k training: G's loss on the best top_k * m of its m samples (1 = off)
     top_k_steps: int = 0  # linear anneal of that fraction from 1 over this many steps (0 = steps/2)
     diffaugment: str = ""  # DiffAugment policy for D's inputs: subset of color,translation,cutout
-    aux_weight: float = 1.0  # ACGAN auxiliary classifier weight
+    aux_weight: float = 1.0  # ACGAN auxiliary classifier weight (InfoGAN: lambda of L_I)
+    aux_on_fakes: bool = True  # ACGAN: D's classifier also learns G's samples' labels (the paper)
     began_gamma: float = 0.5
     began_lambda_k: float = 0.001
     l1_weight: float = 100.0  # pix2pix

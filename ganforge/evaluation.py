@@ -80,7 +80,8 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
                       options=options)
     result["protocol"].update({"run": str(run.path), "step": run.step, "data": run.cfg.data.name,
                                "generator": "EMA" if run.cfg.train.ema > 0 else "G"})
-    if getattr(run.family, "conditional_g", False) and features == "digits":
+    model, data = run.cfg.model, run.cfg.data
+    if model.num_classes > 0 and not data.clusters and features == "digits":  # real classes only
         result["metrics"]["class_accuracy"] = conditional_accuracy(run, n, seed, fake)
         result["protocol"]["class_accuracy"] = (
             "share of n samples, generated for labels (i // K) mod K, that the digits "

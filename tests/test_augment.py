@@ -67,6 +67,8 @@ def test_diff_augment_is_differentiable_and_reproducible():
 
 def test_gan_family_shows_d_only_augmented_images_and_refuses_points():
     cfg = load_config("digits-dcgan", {"data.name": "digits", "data.image_size": 8,
+                                       "data.clusters": 0, "model.num_classes": 0,
+                                       "model.head": "plain",
                                        "model.g_width": 4, "model.d_width": 4,
                                        "loss.diffaugment": "cutout", "train.progress": False})
     torch.manual_seed(0)

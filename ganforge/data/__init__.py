@@ -116,6 +116,7 @@ class Data:
     toy: Any = None  # the toy distribution (known density) when kind == "toy"
     in_shape: tuple[int, ...] = ()  # translation: A's shape
     test: dict[str, torch.Tensor] = field(default_factory=dict)  # held-out tensors
+    label_prior: torch.Tensor | None = None  # data.clusters: each cluster's share of the data
 
 
 def _spec(cfg_data) -> str:
@@ -154,8 +155,17 @@ def build_data(cfg, rank: int = 0, world: int = 1) -> Data:
 
     train = load_image_set(_spec(d), "train", d.image_size, d.channels, labels=d.labels)
     tensors = {"x": train.images}
-    num_classes = 0
-    if d.labels:
+    num_classes, prior = 0, None
+    if d.clusters:
+        if d.labels or d.labelled_per_class:
+            raise ValueError(f"data.clusters={d.clusters} labels the images with k-means "
+                             "clusters instead of their classes: set data.labels=false and "
+                             "data.labelled_per_class=0")
+        from ganforge.data.clusters import kmeans_labels
+
+        tensors["y"], prior = kmeans_labels(train.images, d.clusters, cfg.seed)
+        num_classes = d.clusters
+    elif d.labels:
         if train.labels is None:
             raise ValueError(f"data.labels=true but {d.name} has no class labels")
         labels = train.labels
@@ -164,7 +174,7 @@ def build_data(cfg, rank: int = 0, world: int = 1) -> Data:
         tensors["y"] = labels
         num_classes = int(train.labels.max()) + 1
     stream = TensorStream(tensors, d.batch_size, cfg.seed, rank, world)
-    return Data(stream, "images", tuple(train.images.shape[1:]), num_classes)
+    return Data(stream, "images", tuple(train.images.shape[1:]), num_classes, label_prior=prior)
 
 
 def _build_translation(cfg, rank: int, world: int) -> Data:

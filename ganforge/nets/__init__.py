@@ -36,11 +36,24 @@ def _image_shape(data) -> tuple[int, int]:
 
 
 def _d_classes(m, data) -> int:
-    """K for D's head: model.num_classes, or the data's classes for a class-aware head on an
-    unconditional G (semi-supervised classifier, projection D with model.num_classes = 0)."""
+    """K for D's head: model.num_classes, InfoGAN's code categories, or the data's classes for a
+    class-aware head on an unconditional G (semi-supervised classifier, projection D with
+    model.num_classes = 0)."""
+    if m.latent_code > 0:
+        return m.latent_code
     if m.num_classes > 0 or m.head == "plain":
         return m.num_classes
     return data.num_classes
+
+
+def _d_head(m) -> str:
+    """InfoGAN's Q shares D's body: an ACGAN-style head (real/fake logit, K code logits)."""
+    return "acgan" if m.latent_code > 0 else m.head
+
+
+def _g_classes(m) -> int:
+    """G is conditioned the same way on a class label and on InfoGAN's categorical code."""
+    return m.num_classes or m.latent_code
 
 
 @ARCHS.register("dcgan")
@@ -48,9 +61,9 @@ def _dcgan(m, data):
     from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 
     size, channels = _image_shape(data)
-    g = DCGANGenerator(m.z_dim, size, channels, m.g_width, num_classes=m.num_classes)
+    g = DCGANGenerator(m.z_dim, size, channels, m.g_width, num_classes=_g_classes(m))
     d = DCGANDiscriminator(size, channels, m.d_width, spectral_norm=m.spectral_norm,
-                           norm=m.d_norm, num_classes=_d_classes(m, data), head=m.head,
+                           norm=m.d_norm, num_classes=_d_classes(m, data), head=_d_head(m),
                            minibatch_std=m.minibatch_std, pack=m.pack)
     return g, d
 
@@ -60,9 +73,9 @@ def _resnet(m, data):
     from ganforge.nets.resnet import ResNetDiscriminator, ResNetGenerator
 
     size, channels = _image_shape(data)
-    g = ResNetGenerator(m.z_dim, size, channels, m.g_width, num_classes=m.num_classes)
+    g = ResNetGenerator(m.z_dim, size, channels, m.g_width, num_classes=_g_classes(m))
     d = ResNetDiscriminator(size, channels, m.d_width, num_classes=_d_classes(m, data),
-                            spectral_norm=m.spectral_norm, head=m.head)
+                            spectral_norm=m.spectral_norm, head=_d_head(m))
     return g, d
 
 

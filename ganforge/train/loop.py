@@ -99,7 +99,7 @@ def save_snapshot(family, fixed, data, path: Path) -> None:
         else:
             save_points(samples, path.with_suffix(".png"), real, title=path.stem)
     else:
-        nrow = family.num_classes if getattr(family, "conditional_g", False) else None
+        nrow = family.num_classes if getattr(family, "class_rows", False) else None
         save_image_grid(samples, path.with_suffix(".png"), nrow=nrow)
 
 

@@ -115,6 +115,11 @@ class Family:
         y = torch.randint(high, (n * self.world,), device=self.device)
         return y[self.rank :: self.world]
 
+    def global_categorical(self, probs: torch.Tensor, n: int) -> torch.Tensor:
+        """n draws of a class with P(y = c) = probs[c]; the global batch, this rank's slice."""
+        y = torch.multinomial(probs, n * self.world, replacement=True)
+        return y[self.rank :: self.world]
+
     def d_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
@@ -159,17 +164,33 @@ def _check_combination(cfg, objective, data) -> None:
     if parse_policy(loss.diffaugment) and len(data.shape) != 3:
         raise ValueError(f"loss.diffaugment={loss.diffaugment} augments images; the data "
                          f"({cfg.data.name}) are {len(data.shape)}-D points: set it to ''")
-    if model.head in ("projection", "acgan", "classifier") and not cfg.data.labels:
-        raise ValueError(f"model.head={model.head} needs class labels: set data.labels=true")
+    labelled = cfg.data.labels or cfg.data.clusters > 0
+    if model.head in ("projection", "acgan", "classifier") and not labelled:
+        raise ValueError(f"model.head={model.head} needs class labels: set data.labels=true "
+                         f"(or data.clusters=K for k-means cluster labels)")
     if model.num_classes > 0 and data.num_classes and model.num_classes != data.num_classes:
+        what = "clusters (data.clusters)" if cfg.data.clusters else "classes"
         raise ValueError(f"model.num_classes={model.num_classes} but the data ({cfg.data.name}) has "
-                         f"{data.num_classes} classes: set model.num_classes={data.num_classes}")
-    if model.num_classes > 0 and not cfg.data.labels:
+                         f"{data.num_classes} {what}: set model.num_classes={data.num_classes}")
+    if cfg.data.clusters and model.num_classes == 0:
+        raise ValueError(f"data.clusters={cfg.data.clusters} labels the images for a G conditioned "
+                         f"on the cluster: set model.num_classes={cfg.data.clusters} and "
+                         f"model.head=projection (or acgan)")
+    if model.num_classes > 0 and not labelled:
         raise ValueError("model.num_classes > 0 makes G class-conditional, which needs labelled "
                          "data: set data.labels=true (or model.num_classes=0)")
     if model.head == "acgan" and model.num_classes < 1:
         raise ValueError("model.head=acgan trains G to produce the class it is given: set "
                          "model.num_classes (e.g. 10) to make G class-conditional")
+    if model.latent_code < 0:
+        raise ValueError(f"model.latent_code must be >= 0 (0 = off), got {model.latent_code}")
+    if model.latent_code > 0 and (model.num_classes or model.head != "plain"):
+        raise ValueError("model.latent_code (InfoGAN) gives G an unsupervised categorical code "
+                         "and D a Q head of its own: use it with model.num_classes=0 and "
+                         "model.head=plain")
+    if model.latent_code > 0 and model.arch not in ("dcgan", "resnet"):
+        raise ValueError(f"model.latent_code (InfoGAN) needs a conditional image G: "
+                         f"model.arch=dcgan or resnet, not {model.arch}")
     if cfg.data.labelled_per_class > 0 and model.head != "classifier":
         raise ValueError("data.labelled_per_class (unlabelled examples get label -1) is for the "
                          "semi-supervised D only: set model.head=classifier or "
@@ -181,7 +202,7 @@ def _check_combination(cfg, objective, data) -> None:
 
 @FAMILIES.register("gan")
 class GANFamily(Family):
-    """Unconditional, conditional (projection, ACGAN) and semi-supervised GANs.
+    """Unconditional, conditional (projection, ACGAN), InfoGAN and semi-supervised GANs.
 
     D step: minimise the objective's D loss on a minibatch of m real and m generated
     samples (+ gradient penalty / R1 / auxiliary classifier); G step: minimise the
@@ -221,9 +242,14 @@ class GANFamily(Family):
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.z_dim, self.data_shape = cfg.model.z_dim, data.shape
         self.num_classes = data.num_classes if cfg.model.num_classes or cfg.model.head != "plain" \
-            else 0
-        self.conditional_g = cfg.model.num_classes > 0
-        self.head = cfg.model.head
+            else cfg.model.latent_code
+        # G's input y: a class label, or InfoGAN's code c (then "y" is c throughout this class)
+        self.conditional_g = cfg.model.num_classes > 0 or cfg.model.latent_code > 0
+        self.head = "infogan" if cfg.model.latent_code > 0 else cfg.model.head
+        # data.clusters: G draws clusters in their shares of the data; else classes uniformly
+        self.label_prior = None if data.label_prior is None else data.label_prior.to(device)
+        # sample grids: one row per class, except for clusters (then y follows the prior)
+        self.class_rows = self.conditional_g and self.label_prior is None
         self.nets = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
         self.ema, self.d_params = EMA(self.G_ema, self.G), list(self.D.parameters())
         self.optimizers = {
@@ -240,7 +266,11 @@ class GANFamily(Family):
         return self.global_randn(n, self.z_dim)
 
     def fake_labels(self, n: int) -> torch.Tensor | None:
-        return self.global_randint(self.num_classes, n) if self.conditional_g else None
+        if not self.conditional_g:
+            return None
+        if self.label_prior is not None:
+            return self.global_categorical(self.label_prior, n)
+        return self.global_randint(self.num_classes, n)
 
     def generate(self, net: nn.Module, z, y):
         return net(z, y) if self.conditional_g else net(z)
@@ -253,7 +283,7 @@ class GANFamily(Family):
             return net(x), None
         if self.head == "projection":
             return net(x, y), None
-        if self.head == "acgan":
+        if self.head in ("acgan", "infogan"):
             return net(x)
         # semi-supervised: K class logits; D(x) = Z(x) / (Z(x) + 1), so logit = log Z(x)
         class_logits = net(x)
@@ -323,9 +353,15 @@ class GANFamily(Family):
             loss = loss + 0.5 * cfg.r1_weight * r1
             logs["r1"] = r1.detach()
         if self.head == "acgan":
-            aux = F.cross_entropy(real_cls, y_real) + F.cross_entropy(fake_cls, y_fake)
+            aux = F.cross_entropy(real_cls, y_real)
+            if cfg.aux_on_fakes:
+                aux = aux + F.cross_entropy(fake_cls, y_fake)
             loss = loss + cfg.aux_weight * aux
             logs["loss_aux"] = aux.detach()
+        if self.head == "infogan":  # Q learns c from G(z, c) only; real data carry no code
+            info = F.cross_entropy(fake_cls, y_fake)
+            loss = loss + cfg.aux_weight * info
+            logs["loss_info"] = info.detach()
         if self.head == "classifier":
             labelled = y_real >= 0
             if labelled.any():
@@ -371,22 +407,30 @@ class GANFamily(Family):
         fake_out, fake_cls = self.discriminate(self._augment(fake), y_fake, net=d)
         loss = self.objective.g_loss(self._top_k(fake_out, step))
         logs = {"loss_g": loss.detach()}
-        if self.head == "acgan":
+        if self.head in ("acgan", "infogan"):  # InfoGAN: -L_I(G, Q) up to the constant H(c)
             aux = F.cross_entropy(fake_cls, y_fake)
             loss = loss + self.cfg.loss.aux_weight * aux
         return loss, logs
 
     def extra_state(self):
-        return {"aux_rng": self.aux_rng.get_state(), **self.precision.state()}
+        state = {"aux_rng": self.aux_rng.get_state(), **self.precision.state()}
+        if self.label_prior is not None:  # G's clusters, kept with the weights that learnt them
+            state["label_prior"] = self.label_prior.cpu()
+        return state
 
     def load_extra_state(self, state):
         self.aux_rng.set_state(state["aux_rng"])
         self.precision.load_state(state)
+        if self.label_prior is not None and "label_prior" in state:
+            self.label_prior = state["label_prior"].to(self.device)
 
     def fixed_inputs(self, n, seed):
         g = torch.Generator().manual_seed(seed)
         inputs = {"z": torch.randn(n, self.z_dim, generator=g)}
-        if self.conditional_g:  # grid rows of num_classes images; row r shows class r mod K
+        if self.label_prior is not None:
+            inputs["y"] = torch.multinomial(self.label_prior.cpu(), n, replacement=True,
+                                            generator=g)
+        elif self.conditional_g:  # grid rows of num_classes images; row r shows class r mod K
             inputs["y"] = (torch.arange(n) // self.num_classes) % self.num_classes
         return inputs
 
@@ -419,8 +463,9 @@ class BEGANFamily(Family):
         if m.arch != "began":
             raise ValueError(f"train.family=began needs model.arch=began (an auto-encoder D), "
                              f"got model.arch={m.arch}")
-        if m.num_classes or m.head != "plain":
-            raise ValueError("BEGAN is unconditional: use model.num_classes=0 and model.head=plain")
+        if m.num_classes or m.head != "plain" or m.latent_code:
+            raise ValueError("BEGAN is unconditional: use model.num_classes=0, model.head=plain "
+                             "and model.latent_code=0")
         if not 0 < loss.began_gamma <= 1:
             raise ValueError(f"loss.began_gamma must be in (0, 1], got {loss.began_gamma}")
         if loss.began_lambda_k < 0:
@@ -431,7 +476,7 @@ class BEGANFamily(Family):
         self.G, self.D = g.to(device), d.to(device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.z_dim, self.data_shape = m.z_dim, data.shape
-        self.num_classes, self.conditional_g = 0, False
+        self.num_classes, self.conditional_g, self.class_rows = 0, False, False
         self.nets = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
         self.ema, self.d_params = EMA(self.G_ema, self.G), list(self.D.parameters())
         self.optimizers = {

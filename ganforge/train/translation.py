@@ -136,9 +136,9 @@ def check_translation_config(cfg) -> None:
     m, loss = cfg.model, cfg.loss
     if m.spectral_norm:
         raise ValueError("model.spectral_norm is not implemented for the PatchGAN; set it false")
-    if m.head != "plain" or m.num_classes:
-        raise ValueError("translation models are not class-conditional: use model.head=plain "
-                         "and model.num_classes=0")
+    if m.head != "plain" or m.num_classes or m.latent_code:
+        raise ValueError("translation models are not class-conditional: use model.head=plain, "
+                         "model.num_classes=0 and model.latent_code=0")
     if m.g_output != "image" and cfg.train.family != "pix2pix":
         raise ValueError(f"model.g_output={m.g_output} is for pix2pix colourisation; "
                          f"{cfg.train.family} needs model.g_output=image")

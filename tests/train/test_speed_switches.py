@@ -16,7 +16,8 @@ from ganforge.train.loop import train
 
 # A tiny batch-norm DCGAN on 8x8 digits: its D loss falls from log 4 = 1.386 to about 1.27 in
 # 24 steps at this learning rate, so "the objective decreases" is a clear signal.
-BASE = {"data.name": "digits", "data.image_size": 8, "model.g_width": 8, "model.d_width": 8,
+PLAIN_DCGAN = {"data.clusters": 0, "model.num_classes": 0, "model.head": "plain"}  # no clusters
+BASE = {**PLAIN_DCGAN, "data.name": "digits", "data.image_size": 8, "model.g_width": 8, "model.d_width": 8,
         "model.z_dim": 8, "data.batch_size": 32, "train.steps": 24, "train.log_every": 1,
         "train.sample_every": 1000, "train.checkpoint_every": 1000, "train.progress": False,
         "optim.lr_g": 1e-3, "optim.lr_d": 1e-3}

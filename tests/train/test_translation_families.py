@@ -31,7 +31,9 @@ from ganforge.train.translation import (
 )
 from ganforge.translate import evaluate_translation, translate_folder
 
-QUIET = {"train.progress": False, "train.log_every": 1}
+# the default preset's k-means cluster labels would make these configs class-conditional
+QUIET = {"train.progress": False, "train.log_every": 1, "data.clusters": 0,
+         "model.num_classes": 0, "model.head": "plain"}
 PIX2PIX_TINY = {
     **QUIET, "train.family": "pix2pix", "data.name": "edges", "data.batch_size": 16,
     "model.arch": "unet", "model.g_width": 8, "model.d_width": 8, "model.patch_layers": 2,

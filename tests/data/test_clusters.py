@@ -1,0 +1,109 @@
+"""data.clusters: k-means cluster labels, G drawing clusters in their data shares, the refusals."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from ganforge.config import load_config
+from ganforge.data import build_data
+from ganforge.data.clusters import kmeans_labels
+from ganforge.train.steps import build_family
+
+CLUSTERED = {"data.clusters": 6, "model.num_classes": 6, "model.head": "projection",
+             "model.g_width": 8, "model.d_width": 8, "data.batch_size": 8}
+
+
+def three_blobs() -> tuple[torch.Tensor, torch.Tensor]:
+    """60 4x4 'images' in three tight groups of 30, 20 and 10 around far-apart grey levels."""
+    g = torch.Generator().manual_seed(0)
+    truth = torch.tensor([0] * 30 + [1] * 20 + [2] * 10)
+    levels = torch.tensor([-0.8, 0.0, 0.8])
+    images = levels[truth].view(-1, 1, 1, 1) + 0.02 * torch.randn(60, 1, 4, 4, generator=g)
+    return images, truth
+
+
+def test_kmeans_finds_well_separated_groups_and_their_shares():
+    images, truth = three_blobs()
+    labels, shares = kmeans_labels(images, 3, seed=0)
+    # the same partition up to renaming the clusters
+    mapping = {int(t): int(lab) for t, lab in zip(truth, labels)}
+    assert sorted(mapping.values()) == [0, 1, 2]
+    assert torch.equal(labels, torch.tensor([mapping[int(t)] for t in truth]))
+    expected = torch.zeros(3)
+    for t, share in ((0, 0.5), (1, 20 / 60), (2, 10 / 60)):
+        expected[mapping[t]] = share
+    assert (shares - expected).abs().max().item() < 1e-6
+    again, _ = kmeans_labels(images, 3, seed=0)
+    assert torch.equal(labels, again)  # every process finds the same clusters
+
+
+@pytest.mark.parametrize("k", [1, 61])
+def test_kmeans_refuses_impossible_cluster_counts(k):
+    images, _ = three_blobs()
+    with pytest.raises(ValueError, match="between 2 and the number of training images"):
+        kmeans_labels(images, k)
+
+
+def _family(**extra):
+    cfg = load_config("digits-cgan", dict(CLUSTERED, **{"data.labels": False}, **extra))
+    data = build_data(cfg)
+    return data, build_family(cfg, data, torch.device("cpu"))
+
+
+def test_clustered_digits_stream_cluster_labels_and_g_draws_them_in_their_shares():
+    data, family = _family()
+    assert data.num_classes == 6 and abs(data.label_prior.sum().item() - 1) < 1e-6
+    batch = data.stream.next()
+    assert batch["y"].min() >= 0 and batch["y"].max() < 6
+    torch.manual_seed(0)
+    drawn = family.fake_labels(30000)
+    counts = torch.bincount(drawn, minlength=6).float() / 30000
+    assert (counts - data.label_prior).abs().max().item() < 0.015
+    # the sample grids and evaluation draw clusters the same way, reproducibly
+    first = family.fixed_inputs(5000, seed=3)["y"]
+    assert torch.equal(first, family.fixed_inputs(5000, seed=3)["y"])
+    counts = torch.bincount(first, minlength=6).float() / 5000
+    assert (counts - data.label_prior).abs().max().item() < 0.03
+    assert family.conditional_g and not family.class_rows
+
+
+def test_the_checkpoint_keeps_the_cluster_shares():
+    _, family = _family()
+    state = family.extra_state()
+    _, other = _family()
+    other.label_prior = torch.full((6,), 1 / 6)
+    other.load_extra_state(state)
+    assert torch.equal(other.label_prior, family.label_prior)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"data.labels": True}, "set data.labels=false"),
+    ({"model.num_classes": 0, "model.head": "plain"}, "set model.num_classes=6"),
+    ({"model.num_classes": 10}, r"has 6 clusters \(data.clusters\): set model.num_classes=6"),
+])
+def test_inconsistent_cluster_settings_are_refused(overrides, message):
+    settings = dict(CLUSTERED, **{"data.labels": False})
+    settings.update(overrides)
+    cfg = load_config("digits-cgan", settings)
+    with pytest.raises(ValueError, match=message):
+        build_family(cfg, build_data(cfg), torch.device("cpu"))
+
+
+def test_global_categorical_slices_one_global_draw():
+    """W processes with batch m draw exactly the labels one process with batch W*m would."""
+    _, family = _family()
+    probs = torch.tensor([0.5, 0.3, 0.2, 0.0, 0.0, 0.0])
+    torch.manual_seed(7)
+    whole = family.global_categorical(probs, 12)
+    family.world = 3
+    parts = []
+    for rank in range(3):
+        family.rank = rank
+        torch.manual_seed(7)
+        parts.append(family.global_categorical(probs, 4))
+    interleaved = torch.tensor(list(itertools.chain(*zip(*[p.tolist() for p in parts]))))
+    assert torch.equal(interleaved, whole)
+    assert whole.max() <= 2  # clusters with no share are never drawn
