@@ -13,7 +13,8 @@ from ganforge.config import load_config
 from ganforge.data import build_data
 from ganforge.train.steps import build_family
 
-TINY = {"data.clusters": 0, "model.num_classes": 0, "model.head": "plain", "data.batch_size": 16, "model.g_width": 8, "model.d_width": 8, "model.latent_code": 4,
+TINY = {"data.clusters": 0, "model.num_classes": 0, "model.head": "plain",
+        "data.batch_size": 16, "model.g_width": 8, "model.d_width": 8, "model.latent_code": 4,
         "train.progress": False}
 
 
