@@ -77,6 +77,12 @@ def cmd_sample(args) -> int:
         if not getattr(run.family, "conditional_g", False):
             raise ValueError("--class needs a conditional run: model.num_classes > 0 (a class, "
                              "or with data.clusters a cluster) or model.latent_code > 0 (a code)")
+        k = run.family.num_classes
+        if not 0 <= args.cls < k:
+            what = "clusters" if run.cfg.data.clusters else "codes" if run.cfg.model.latent_code \
+                else "classes"
+            raise ValueError(f"--class {args.cls} is out of range: this run has {k} {what} "
+                             f"(0 to {k - 1})")
         labels = torch.full((args.n,), args.cls, dtype=torch.long)
     if args.interpolate:
         samples = interpolate(run, args.n, args.seed, labels)

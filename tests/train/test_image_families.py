@@ -258,3 +258,20 @@ def test_conditional_samples_follow_the_requested_class(tmp_path):
         train(load_config("digits-cgan", overrides), tmp_path / "run")
     accuracy = conditional_accuracy(load_run(tmp_path / "run"), 1000)
     assert accuracy > 0.3, accuracy
+
+
+def test_sample_cli_on_a_clustered_run_and_an_out_of_range_class(tmp_path, image_folder):
+    """data.clusters: square grids, not one row per cluster (clusters are drawn in their
+    shares), --class picks a cluster, and a class outside 0..K-1 is refused with the range."""
+    from ganforge.cli import main
+
+    run_tiny("digits-dcgan", tmp_path / "run", image_folder,
+             **{"train.steps": 1, "data.clusters": 4, "model.num_classes": 4})
+    out = tmp_path / "grid.png"
+    assert main(["sample", str(tmp_path / "run"), "-n", "25", "--out", str(out)]) == 0
+    size, pad = 28, 2  # 5 x 5; one row per cluster would be 7 rows of 4
+    assert np.asarray(Image.open(out)).shape == (5 * (size + pad) + pad, 5 * (size + pad) + pad)
+    assert main(["sample", str(tmp_path / "run"), "--class", "3", "-n", "4",
+                 "--out", str(out)]) == 0
+    assert main(["sample", str(tmp_path / "run"), "--class", "4", "-n", "4",
+                 "--out", str(out)]) == 2
