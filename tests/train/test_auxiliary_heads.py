@@ -20,7 +20,8 @@ TINY = {"data.clusters": 0, "model.num_classes": 0, "model.head": "plain",
 
 def _family(**overrides):
     cfg = load_config("digits-dcgan", dict(TINY, **overrides))
-    return cfg, build_data(cfg), build_family(cfg, build_data(cfg), torch.device("cpu"))
+    data = build_data(cfg)
+    return cfg, data, build_family(cfg, data, torch.device("cpu"))
 
 
 def test_the_code_conditions_g_and_q_has_k_logits():
