@@ -35,6 +35,8 @@ class DataConfig:
     labelled_per_class: int = 0  # semi-supervised: keep labels of only this many per class (0 = all)
     clusters: int = 0  # label the images with this many k-means clusters (no annotation) for a
     #                    conditional G, which draws clusters in their data shares (0 = off)
+    input_draws: int = 1  # paired tasks with a random corruption (denoise, inpaint): each
+    #                       training digit appears with this many independent noises or holes
     on_device: bool = False  # hold the whole in-memory data set on the training device (CUDA:
     #                          no host-to-device copy per step); a no-op on CPU
 

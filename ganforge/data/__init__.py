@@ -141,6 +141,9 @@ def _semi_supervised_labels(labels: torch.Tensor, per_class: int, seed: int) -> 
 def build_data(cfg, rank: int = 0, world: int = 1) -> Data:
     """The minibatch stream and data facts for `cfg` (a ganforge Config)."""
     d, family = cfg.data, cfg.train.family
+    if d.input_draws != 1 and family != "pix2pix":
+        raise ValueError(f"data.input_draws={d.input_draws} applies to pix2pix's denoise and "
+                         f"inpaint tasks, not to a {family} run; set it to 1")
     if family in ("pix2pix", "cyclegan"):
         return _build_translation(cfg, rank, world)
     if d.name in TOYS:
@@ -187,11 +190,16 @@ def _build_translation(cfg, rank: int, world: int) -> Data:
             f"unknown data.name {d.name!r} for {cfg.train.family}; valid: {', '.join(valid)}"
         )
     if cfg.train.family == "pix2pix":
-        train = load_paired(_spec(d), "train", d.image_size)
+        train = load_paired(_spec(d), "train", d.image_size, draws=d.input_draws)
         test = load_paired(_spec(d), "test", d.image_size)
-        stream = TensorStream({"a": train.a, "b": train.b}, d.batch_size, cfg.seed, rank, world)
-        return Data(stream, "paired", tuple(train.b.shape[1:]), in_shape=tuple(train.a.shape[1:]),
-                    test={"a": test.a, "b": test.b})
+        tensors = {"a": train.a, "b": train.b}
+        num_classes = 0
+        if train.labels is not None:  # the digit tasks: classes for model.head=acgan
+            tensors["y"] = train.labels
+            num_classes = int(train.labels.max()) + 1
+        stream = TensorStream(tensors, d.batch_size, cfg.seed, rank, world)
+        return Data(stream, "paired", tuple(train.b.shape[1:]), num_classes,
+                    in_shape=tuple(train.a.shape[1:]), test={"a": test.a, "b": test.b})
     data = load_unpaired(_spec(d), "train", d.image_size)
     streams = {
         "a": TensorStream({"x": data.a}, d.batch_size, cfg.seed, rank, world),

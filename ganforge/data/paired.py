@@ -13,6 +13,9 @@
   at S = 28), set to 0 (mid-grey, unlike the -1 background, so the hole is visible); its
   top-left corner is uniform over positions at least round(4 S / 28) px from the border (the
   digit box of MNIST), seeded by (task, split).
+- denoise and inpaint take ``draws`` (``data.input_draws``): each digit then appears with that
+  many independent noises or holes, the first as above, the i-th seeded by (task, split, i);
+  more views of each digit for training, while the test split keeps one.
 - ``superres``: low -> full resolution. ``a`` is ``b`` averaged over 2x2 blocks (14 x 14 at
   S = 28) and shown again at S x S by nearest-neighbour repetition, so a and b have the same
   shape (an identity map is defined and U-Nets apply). S must be even.
@@ -111,6 +114,8 @@ PHOTOS = (
 )
 #: seeds of the random parts of the bundled tasks; a split adds its index to the entropy
 TASK_SEEDS = {"denoise": 1, "inpaint": 2, "strokes": 3}
+#: the paired tasks whose inputs are drawn at random, so that a digit can have several
+RANDOM_TASKS = ("denoise", "inpaint")
 
 
 @dataclass
@@ -151,10 +156,18 @@ UNPAIRED_TASKS: Registry = Registry("unpaired task")
 
 
 def load_paired(spec: str, split: str = "train", image_size: int | None = None,
-                layout: str = "auto", channels: int | None = None) -> PairedSet:
+                layout: str = "auto", channels: int | None = None,
+                draws: int = 1) -> PairedSet:
     """Aligned (a, b) pairs named by ``spec`` (see the module docstring). ``layout`` and
-    ``channels`` (1 or 3; 3 by default) apply to folders only."""
+    ``channels`` (1 or 3; 3 by default) apply to folders only. ``draws`` (the tasks with a
+    random corruption: denoise, inpaint) repeats every digit with that many independently
+    drawn inputs; draw 0 is the single draw's input, so draws=1 is the task as published."""
     _check_split(split)
+    if draws < 1:
+        raise ValueError(f"data.input_draws must be >= 1, got {draws}")
+    if draws > 1 and spec not in RANDOM_TASKS:
+        raise ValueError(f"data.input_draws={draws} needs a task whose inputs are drawn at "
+                         f"random ({', '.join(RANDOM_TASKS)}), not {spec!r}; set it to 1")
     kind, _, path = spec.partition(":")
     if kind == "folder" and path:
         return _load_paired_folder(Path(path).expanduser(), spec, split, image_size, layout,
@@ -162,6 +175,8 @@ def load_paired(spec: str, split: str = "train", image_size: int | None = None,
     if spec not in PAIRED_TASKS:
         raise ValueError(f"unknown paired data {spec!r}; valid: {', '.join(sorted(PAIRED_TASKS))}"
                          f", folder:PATH")
+    if spec in RANDOM_TASKS:
+        return PAIRED_TASKS[spec](split, image_size, draws)
     return PAIRED_TASKS[spec](split, image_size)
 
 
@@ -281,20 +296,34 @@ def _edges(split: str, image_size: int | None) -> PairedSet:
     return PairedSet(digit_outline(b), b, "edges", labels=labels)
 
 
+def _draw_seeds(task: str, split: str, draws: int) -> list[tuple[int, ...]]:
+    """Seeds of the ``draws`` random inputs of each digit: (task, split) for the first, as
+    with one draw, then (task, split, i)."""
+    first = (TASK_SEEDS[task], _split_index(split))
+    return [first + ((i,) if i else ()) for i in range(draws)]
+
+
+def _repeated(inputs: list[torch.Tensor], b: torch.Tensor, labels: torch.Tensor,
+              name: str) -> PairedSet:
+    """Pairs (inputs[i][j], b[j]) for every draw i, draw-major."""
+    k = len(inputs)
+    return PairedSet(torch.cat(inputs), b.repeat(k, 1, 1, 1), name, labels=labels.repeat(k))
+
+
 @PAIRED_TASKS.register("denoise")
-def _denoise(split: str, image_size: int | None) -> PairedSet:
+def _denoise(split: str, image_size: int | None, draws: int = 1) -> PairedSet:
     b, labels = _digits(split, image_size)
-    a = add_noise(b, DENOISE_STD, (TASK_SEEDS["denoise"], _split_index(split)))
-    return PairedSet(a, b, "denoise", labels=labels)
+    inputs = [add_noise(b, DENOISE_STD, seed) for seed in _draw_seeds("denoise", split, draws)]
+    return _repeated(inputs, b, labels, "denoise")
 
 
 @PAIRED_TASKS.register("inpaint")
-def _inpaint(split: str, image_size: int | None) -> PairedSet:
+def _inpaint(split: str, image_size: int | None, draws: int = 1) -> PairedSet:
     b, labels = _digits(split, image_size)
     size = b.shape[-1]
-    a = cut_holes(b, _scaled(HOLE_SIDE_AT_28, size), _scaled(HOLE_MARGIN_AT_28, size),
-                  (TASK_SEEDS["inpaint"], _split_index(split)))
-    return PairedSet(a, b, "inpaint", labels=labels)
+    side, margin = _scaled(HOLE_SIDE_AT_28, size), _scaled(HOLE_MARGIN_AT_28, size)
+    inputs = [cut_holes(b, side, margin, seed) for seed in _draw_seeds("inpaint", split, draws)]
+    return _repeated(inputs, b, labels, "inpaint")
 
 
 @PAIRED_TASKS.register("superres")

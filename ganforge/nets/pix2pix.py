@@ -251,10 +251,15 @@ class PatchDiscriminator(nn.Module):
 
     Returns raw logits of shape (N, 1, h, w), one per patch, with h, w given by
     `patch_output_size`; average losses over the patches (see the module docstring).
+
+    `num_classes` > 0 adds an auxiliary classifier (ACGAN's, on the pair): a linear layer on
+    the global average of the features that feed the last conv. `forward(x, classes=True)`
+    returns (patch logits, class logits (N, num_classes)) from one pass (a keyword, not a
+    second method, so that a DDP wrapper sees the call).
     """
 
     def __init__(self, in_channels: int, width: int = 64, n_layers: int = 3,
-                 norm: str = "batch"):
+                 norm: str = "batch", num_classes: int = 0):
         super().__init__()
         check_norm(norm)
         self.n_layers = n_layers
@@ -274,9 +279,10 @@ class PatchDiscriminator(nn.Module):
         kernel, stride = geometry[-1]
         layers.append(nn.Conv2d(previous, 1, kernel, stride=stride, padding=1))
         self.net = nn.Sequential(*layers)
+        self.classifier = nn.Linear(previous, num_classes) if num_classes > 0 else None
         init_weights(self)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _check_size(self, x: torch.Tensor) -> None:
         side = min(x.shape[-2:])
         if patch_output_size(side, self.n_layers) < 1:
             smallest = next(s for s in range(1, 4096)
@@ -285,4 +291,12 @@ class PatchDiscriminator(nn.Module):
                 f"a PatchGAN with n_layers={self.n_layers} needs images of at least "
                 f"{smallest} px, got {tuple(x.shape[-2:])}"
             )
-        return self.net(x)
+
+    def forward(self, x: torch.Tensor, classes: bool = False):
+        self._check_size(x)
+        if not classes:
+            return self.net(x)
+        if self.classifier is None:
+            raise ValueError("this PatchGAN has no class head; build it with num_classes > 0")
+        features = self.net[:-1](x)
+        return self.net[-1](features), self.classifier(features.mean(dim=(2, 3)))

@@ -8,6 +8,10 @@ the pair (x, y) stacked on the channel axis and returns one logit per patch:
 
 with L_D, L_G the adversarial objective `loss.name` (ns by default: -E[log D(x, y)] -
 E[log(1 - D(x, G(x)))] and -E[log D(x, G(x))]), averaged over every patch of every image.
+On a task with class labels c (the digit tasks), `model.head=acgan` adds ACGAN's auxiliary
+classifier C to D (on the pooled features of the pair): D adds aux_weight * CE(C(x, y), c)
+(+ CE(C(x, G(x)), c) when loss.aux_on_fakes) and G adds aux_weight * CE(C(x, G(x)), c), so G
+is pushed to draw a translation of the source's class, not a blend of likely classes.
 A D step computes G(x) once, with gradients, and the G step that follows on the same batch
 back-propagates through that same output (no second forward pass of G).
 
@@ -39,6 +43,7 @@ import itertools
 from contextlib import nullcontext
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganforge import objectives
@@ -119,16 +124,18 @@ def build_translator(m, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -
     return LumaChromaGenerator(build(m, in_shape[0], 2, in_shape[-1]))
 
 
-def build_patch_discriminator(m, in_channels: int, image_size: int) -> PatchDiscriminator:
+def build_patch_discriminator(m, in_channels: int, image_size: int,
+                              num_classes: int = 0) -> PatchDiscriminator:
     """A PatchGAN with model.patch_layers stride-2 layers, width model.d_width, norm
-    model.d_norm (patch_layers=3: 70x70 patches; 2: 34x34, a 5x5 logit map at 28 px)."""
+    model.d_norm (patch_layers=3: 70x70 patches; 2: 34x34, a 5x5 logit map at 28 px), and a
+    class head of `num_classes` outputs when > 0."""
     _check_norm("model.d_norm", m.d_norm)
     if m.patch_layers < 1 or patch_output_size(image_size, m.patch_layers) < 1:
         fitting = [n for n in range(1, 7) if patch_output_size(image_size, n) >= 1]
         raise ValueError(f"model.patch_layers={m.patch_layers} does not fit {image_size} px "
                          f"images; valid: {', '.join(map(str, fitting))}")
     return PatchDiscriminator(in_channels, width=m.d_width, n_layers=m.patch_layers,
-                              norm=m.d_norm)
+                              norm=m.d_norm, num_classes=num_classes)
 
 
 def check_translation_config(cfg) -> None:
@@ -136,9 +143,18 @@ def check_translation_config(cfg) -> None:
     m, loss = cfg.model, cfg.loss
     if m.spectral_norm:
         raise ValueError("model.spectral_norm is not implemented for the PatchGAN; set it false")
-    if m.head != "plain" or m.num_classes or m.latent_code:
-        raise ValueError("translation models are not class-conditional: use model.head=plain, "
-                         "model.num_classes=0 and model.latent_code=0")
+    if m.latent_code:
+        raise ValueError("translation models take no latent code: set model.latent_code=0")
+    if m.head == "acgan" and cfg.train.family == "pix2pix":
+        if m.num_classes < 2:
+            raise ValueError(f"model.head=acgan gives the PatchGAN a classifier of "
+                             f"model.num_classes classes; set it (10 for the digit tasks), got "
+                             f"{m.num_classes}")
+    elif m.head != "plain" or m.num_classes:
+        raise ValueError(f"translation models are not class-conditional: use model.head=plain "
+                         f"and model.num_classes=0 (pix2pix on a labelled task also takes "
+                         f"model.head=acgan), got model.head={m.head}, model.num_classes="
+                         f"{m.num_classes}")
     if m.g_output != "image" and cfg.train.family != "pix2pix":
         raise ValueError(f"model.g_output={m.g_output} is for pix2pix colourisation; "
                          f"{cfg.train.family} needs model.g_output=image")
@@ -278,6 +294,14 @@ class Pix2PixFamily(_TranslationFamily):
         m = cfg.model
         self.adversarial = adversarial
         self.l1_weight = cfg.loss.l1_weight
+        self.class_head = adversarial and m.head == "acgan"
+        self.aux_weight, self.aux_on_fakes = cfg.loss.aux_weight, cfg.loss.aux_on_fakes
+        if self.class_head and data.num_classes != m.num_classes:
+            have = (f"{data.num_classes} classes" if data.num_classes else
+                    "no class labels (the bundled digit tasks edges, denoise, inpaint and "
+                    "superres have them)")
+            raise ValueError(f"model.head=acgan classifies the pairs into model.num_classes="
+                             f"{m.num_classes} classes, but data.name={cfg.data.name} has {have}")
         self.G = build_translator(m, self.in_shape, self.out_shape).to(device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.nets = {"G": self.G, "G_ema": self.G_ema}
@@ -285,7 +309,8 @@ class Pix2PixFamily(_TranslationFamily):
         self.trainable = ("G",)
         if adversarial:
             pair_channels = self.in_shape[0] + self.out_shape[0]
-            self.D = build_patch_discriminator(m, pair_channels, self.in_shape[-1]).to(device)
+            self.D = build_patch_discriminator(m, pair_channels, self.in_shape[-1],
+                                               m.num_classes if self.class_head else 0).to(device)
             self.nets["D"] = self.D
             self.optimizers["D"] = make_adam(self.D.parameters(), cfg.optim.lr_d, cfg.optim)
             self.trainable = ("G", "D")
@@ -308,14 +333,31 @@ class Pix2PixFamily(_TranslationFamily):
         self._cache = {"batch": batch, "a": a, "b": b, "fake": fake} if keep else None
         if not self.adversarial:
             return {}
-        real_out = patch_logits(self.D, torch.cat([a, b], 1))
-        fake_out = patch_logits(self.D, torch.cat([a, fake.detach()], 1))
+        real_out, real_cls = self._judge(self.D, a, b)
+        fake_out, fake_cls = self._judge(self.D, a, fake.detach())
         loss = 0.5 * self.objective.d_loss(real_out, fake_out, self.real_target)
+        logs = {"d_real": real_out.detach().mean(), "d_fake": fake_out.detach().mean()}
+        if self.class_head:
+            y = self._to_device(batch["y"])
+            aux = F.cross_entropy(real_cls, y)
+            if self.aux_on_fakes:
+                aux = aux + F.cross_entropy(fake_cls, y)
+            loss = loss + self.aux_weight * aux
+            logs["loss_aux_d"] = aux.detach()
         self.optimizers["D"].zero_grad(set_to_none=True)
         loss.backward()
         self.optimizers["D"].step()
-        return {"loss_d": loss.detach(), "d_real": real_out.detach().mean(),
-                "d_fake": fake_out.detach().mean()}
+        return {"loss_d": loss.detach(), **logs}
+
+    def _judge(self, d: nn.Module, a: torch.Tensor,
+               b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's flattened patch logits of the pair (a, b), and its class logits (N, K) when it
+        has a class head (else None)."""
+        pair = torch.cat([a, b], 1)
+        if not self.class_head:
+            return patch_logits(d, pair), None
+        patches, classes = d(pair, classes=True)
+        return patches.reshape(-1), classes
 
     def g_step(self, batch, step):
         a, b, fake = self._translation_of(batch)
@@ -325,9 +367,14 @@ class Pix2PixFamily(_TranslationFamily):
         d = None
         if self.adversarial:  # D's gradients are not needed: freeze it, bypass its DDP wrapper
             d = unwrap(self.D).requires_grad_(False)
-            adversarial = self.objective.g_loss(patch_logits(d, torch.cat([a, fake], 1)))
+            fake_out, fake_cls = self._judge(d, a, fake)
+            adversarial = self.objective.g_loss(fake_out)
             loss = loss + adversarial
             logs["loss_g"] = adversarial.detach()
+            if self.class_head:  # G: make D's classifier see the source digit's class
+                aux = F.cross_entropy(fake_cls, self._to_device(batch["y"]))
+                loss = loss + self.aux_weight * aux
+                logs["loss_aux_g"] = aux.detach()
         self.optimizers["G"].zero_grad(set_to_none=True)
         loss.backward()
         if d is not None:

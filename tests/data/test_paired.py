@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from ganforge.config import load_config
+from ganforge.data import build_data
 from ganforge.data.images import load_image_set
 from ganforge.data.paired import (
     PAIRED_TASKS,
@@ -85,6 +87,31 @@ def test_denoise_noise_statistics_and_split_seeds():
     half_normal_mean = ((test.a[background][lifted] + 1) / 0.5).mean().item()
     assert abs(half_normal_mean - math.sqrt(2 / math.pi)) < 0.01
     assert not torch.equal(train.a[:1000] - train.b[:1000], test.a - test.b)
+
+
+@pytest.mark.parametrize("task", ["inpaint", "denoise"])
+def test_input_draws_repeat_each_digit_with_fresh_corruptions(task):
+    one, three = load_paired(task, "test"), load_paired(task, "test", draws=3)
+    n = len(one)
+    assert len(three) == 3 * n
+    assert torch.equal(three.a[:n], one.a)  # draw 0 is the task as published
+    for i in range(3):
+        assert torch.equal(three.b[i * n:(i + 1) * n], one.b)
+        assert torch.equal(three.labels[i * n:(i + 1) * n], one.labels)
+    changed = (three.a[n:2 * n] != three.a[2 * n:]).flatten(1).any(1)
+    assert changed.float().mean() > 0.9  # later draws differ from each other
+
+
+def test_input_draws_are_refused_where_inputs_are_not_random():
+    with pytest.raises(ValueError, match="denoise, inpaint"):
+        load_paired("edges", "train", draws=2)
+    with pytest.raises(ValueError, match=">= 1"):
+        load_paired("inpaint", "train", draws=0)
+    cfg = load_config("digits-dcgan", {"data.input_draws": 2})
+    with pytest.raises(ValueError, match="not to a gan run"):
+        build_data(cfg)
+    cfg = load_config("pix2pix-inpaint", {"data.input_draws": 2})
+    assert len(build_data(cfg).stream.tensors["a"]) == 8000
 
 
 def test_inpaint_holes_are_one_square_each_inside_the_margin():

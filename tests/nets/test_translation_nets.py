@@ -101,6 +101,20 @@ def test_patch_discriminator_returns_a_map_of_logits(size, n_layers, out, channe
     assert y.shape == (2, 1, out, out)
 
 
+def test_patch_discriminator_class_head_shares_one_pass_with_the_patches():
+    torch.manual_seed(0)
+    d = PatchDiscriminator(2, width=4, n_layers=2, norm="batch", num_classes=10)
+    x = torch.randn(5, 2, 28, 28)
+    patches, classes = d(x, classes=True)
+    assert classes.shape == (5, 10) and patches.shape == (5, 1, 5, 5)
+    assert torch.equal(patches, d(x))  # the same patch logits as a plain call
+    features = d.net[:-1](x)  # the class head reads the pooled features under the last conv
+    assert torch.allclose(classes, features.mean((2, 3)) @ d.classifier.weight.T
+                          + d.classifier.bias, atol=1e-6)
+    with pytest.raises(ValueError, match="no class head"):
+        PatchDiscriminator(2, width=4, n_layers=2)(x, classes=True)
+
+
 def test_patch_discriminator_rejects_too_small_images():
     d = PatchDiscriminator(3, width=4, n_layers=3)
     with pytest.raises(ValueError, match="at least"):
