@@ -5,9 +5,9 @@ processes; every process also dumps the weights it ends with. The tests then che
 
 - the two processes hold bitwise identical weights,
 - 2 processes with batch m/2 each end where 1 process with batch m ends (|diff| < 1e-5), for
-  MLPs, for WGAN-GP (double backward through DDP), for train.reuse_fake and for batch-norm
-  DCGANs with train.sync_bn=true, while without sync_bn the batch-norm run does not match
-  (the test can fail),
+  MLPs, for WGAN-GP (double backward through DDP), for train.reuse_fake, for batch-norm
+  DCGANs with train.sync_bn=true and for pix2pix with the PatchGAN's class head, while
+  without sync_bn the batch-norm run does not match (the test can fail),
 - a 2-process run resumes on 1 process and ends where a 1-process run ends.
 """
 
@@ -51,6 +51,12 @@ JOBS = {
     "sync_bn": ("digits-dcgan", {**DCGAN, "data.batch_size": GLOBAL_BATCH["digits"],
                                  "train.sync_bn": True}),
     "local_bn": ("digits-dcgan", {**DCGAN, "data.batch_size": GLOBAL_BATCH["digits"]}),
+    # pix2pix with the PatchGAN's class head: D(x, classes=True) through the DDP wrapper
+    "pix2pix_class_head": ("pix2pix-edges", {
+        **QUIET, "data.batch_size": GLOBAL_BATCH["digits"], "model.g_width": 4,
+        "model.d_width": 4, "model.dropout": 0.0, "model.head": "acgan", "model.num_classes": 10,
+        "train.sync_bn": True, "train.checkpoint_every": 3, "train.steps": 3,
+        "optim.lr_g": 1e-3, "optim.lr_d": 1e-3}),
 }
 
 WORKER = textwrap.dedent('''
@@ -156,7 +162,8 @@ def test_processes_hold_identical_weights(ddp_runs):
         assert max_diff(saved, rank0) == 0.0
 
 
-@pytest.mark.parametrize("name", ["mlp", "wgan_gp", "reuse_fake", "sync_bn"])
+@pytest.mark.parametrize("name", ["mlp", "wgan_gp", "reuse_fake", "sync_bn",
+                                  "pix2pix_class_head"])
 def test_two_processes_with_half_batches_match_one_process(ddp_runs, tmp_path, name):
     two, _ = final_weights(ddp_runs / name)
     one = one_process(name, tmp_path)
