@@ -74,6 +74,9 @@ def cmd_sample(args) -> int:
         return 0
     labels = None
     if args.cls is not None:
+        if run.data.kind in ("paired", "unpaired"):
+            raise ValueError("--class is for class-conditional GANs; a translation run "
+                             "translates its test inputs, or a folder with --input FOLDER")
         if not getattr(run.family, "conditional_g", False):
             raise ValueError("--class needs a conditional run: model.num_classes > 0 (a class, "
                              "or with data.clusters a cluster) or model.latent_code > 0 (a code)")

@@ -139,6 +139,15 @@ def test_evaluate_translation_reports_every_metric(pix2pix_run):
     assert p["classifier"] == {"name": "constant-3"} and p["step"] == 40
 
 
+def test_sample_cli_refuses_a_class_for_a_translation_run(pix2pix_run, tmp_path, capsys):
+    from ganforge.cli import main
+
+    run_dir, _ = pix2pix_run
+    assert main(["sample", str(run_dir), "--class", "1", "--out", str(tmp_path / "x.png")]) == 2
+    assert "--input FOLDER" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_translate_folder_writes_one_png_per_readable_input(pix2pix_run, tmp_path):
     run_dir, _ = pix2pix_run
     run = load_run(run_dir)
