@@ -1,5 +1,6 @@
 """pix2pix and CycleGAN families: training lowers the test L1, one G pass per iteration, exact
-CycleGAN resume (image pools included), linear LR decay, evaluation and folder translation.
+CycleGAN resume (image pools included), linear LR decay, evaluation and folder translation,
+and pix2pix's PatchGAN class head (its losses by hand, what it learns, its refusals).
 
 The cycle and identity losses on hand-made tensors are tested in tests/test_objectives.py."""
 
