@@ -3,10 +3,11 @@
     python benchmarks/image_presets.py                          # every digits preset
     python benchmarks/image_presets.py --presets digits-dcgan digits-cgan --threads 2
     python benchmarks/image_presets.py --presets digits-dcgan --inception   # + Inception FID
+    python benchmarks/image_presets.py --presets digits-cgan --steps 2 --samples 100 --out /tmp/rows.jsonl
 
 Each preset trains exactly as `ganforge train PRESET` would (its own steps and settings; the
 progress bar off), then its EMA generator is scored with `ganforge.evaluate` on 5,000 samples
-(seed 0) against all 5,000 real digits:
+(seed 0; --samples) against all 5,000 real digits:
 
 - `fid`/`kid` with the bundled `digits` classifier's features (the real-versus-real floor of
   that protocol, half against half per class, is 7.66: benchmarks/fid_mnist5k.py);
@@ -32,15 +33,17 @@ from pathlib import Path
 
 import torch
 
-from ganforge.api import evaluate, load_run
+from ganforge.api import evaluate, load_run, train
 from ganforge.config import load_config
-from ganforge.train.loop import train
 
 PRESETS = ("digits-dcgan", "digits-wgan-gp", "digits-sngan", "digits-began", "digits-cgan",
            "digits-acgan", "digits-ssgan")
+SCORED_SAMPLES = 5000  # FID/KID; confident and class KL take the first 1,000 of them
+SSGAN_BASELINE_STEPS = 1000  # the labelled-only net; never more steps than the GAN had
 
 
-def run_preset(preset: str, out: Path, inception: bool, steps: int | None) -> dict:
+def run_preset(preset: str, out: Path, inception: bool, steps: int | None,
+               samples: int = SCORED_SAMPLES) -> dict:
     overrides = {"train.progress": False}
     if steps:
         overrides["train.steps"] = steps
@@ -52,15 +55,17 @@ def run_preset(preset: str, out: Path, inception: bool, steps: int | None) -> di
     wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
     run = load_run(out)
     row = {"preset": preset, "steps": cfg.train.steps, "wall_s": round(wall, 1),
-           "cpu_s": round(cpu, 1), "threads": torch.get_num_threads()}
-    row.update(evaluate(run, ["fid", "kid"])["metrics"])
-    row.update(evaluate(run, ["confident", "class_kl"], n=1000)["metrics"])
+           "cpu_s": round(cpu, 1), "threads": torch.get_num_threads(), "samples": samples}
+    row.update(evaluate(run, ["fid", "kid"], n=samples)["metrics"])
+    row.update(evaluate(run, ["confident", "class_kl"], n=min(samples, 1000))["metrics"])
     if inception:
-        row["fid_inception"] = evaluate(run, ["fid"], features="inception")["metrics"]["fid"]
+        row["fid_inception"] = evaluate(run, ["fid"], n=samples,
+                                        features="inception")["metrics"]["fid"]
     if preset == "digits-ssgan":
-        from ganforge.semisupervised import evaluate_ssgan_run
+        from ganforge.eval.semisupervised import evaluate_ssgan_run
 
-        report = evaluate_ssgan_run(out, baseline_steps=1000)["metrics"]
+        baseline_steps = min(SSGAN_BASELINE_STEPS, cfg.train.steps)
+        report = evaluate_ssgan_run(out, baseline_steps=baseline_steps)["metrics"]
         row.update({f"ssgan_{k}": v for k, v in report.items()})
     return row
 
@@ -86,6 +91,8 @@ def main() -> None:
     parser.add_argument("--presets", nargs="+", default=list(PRESETS))
     parser.add_argument("--steps", type=int, help="override every preset's steps (quick looks)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--samples", type=int, default=SCORED_SAMPLES,
+                        help="samples scored per preset (quick looks: fewer)")
     parser.add_argument("--inception", action="store_true", help="also the Inception FID")
     parser.add_argument("--keep", type=Path, help="keep the runs under this folder")
     parser.add_argument("--out", default="benchmarks/results/image_presets.jsonl")
@@ -95,7 +102,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
         for preset in args.presets:
-            row = run_preset(preset, base / preset, args.inception, args.steps)
+            row = run_preset(preset, base / preset, args.inception, args.steps, args.samples)
             rows.append(row)
             print(json.dumps(row), flush=True)
             with open(args.out, "a") as log:

@@ -8,6 +8,7 @@ mean +- std beside the published rows, and writes every run's numbers as JSON li
 
     python benchmarks/mode_collapse.py --data ring8 grid25 --seeds 5 --configs all
     python benchmarks/mode_collapse.py --data ring8 grid25 --seeds 10 --configs best
+    python benchmarks/mode_collapse.py --configs ns best --seeds 1 --steps 20 --out /tmp/rows.jsonl
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganforge.api import load_run
+from ganforge.api import evaluate, load_run, train
 from ganforge.config import load_config
-from ganforge.evaluation import evaluate_run
-from ganforge.train.loop import DivergedError, train
+from ganforge.train.loop import DivergedError
 
 PRESET = {"ring8": "toy-ring", "grid25": "toy-grid"}
 
@@ -51,7 +51,7 @@ CONFIGS: dict[str, dict] = {
     # the best found: R1 keeps every mode and balances them, 12,000 steps sharpen them
     "best": {"loss.r1_weight": 0.1, "train.steps": 12000},
 }
-BEST = "best"  # = the presets toy-ring-best and toy-grid-best (tests/test_benchmarks.py)
+BEST = "best"  # = the presets toy-ring-best and toy-grid-best (tests/test_best_presets.py)
 BEST_PRESET = {"ring8": "toy-ring-best", "grid25": "toy-grid-best"}
 
 PUBLISHED = """| published (VEEGAN Table 1) GAN | 1 | 99.3 | | 3.3 | 0.5 | |
@@ -75,7 +75,7 @@ def run_one(data: str, name: str, seed: int, steps: int | None, workdir: Path) -
         diverged = str(error).split(":")[0]
     wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     if (out / "checkpoint" / "state.json").is_file():
-        metrics = evaluate_run(load_run(out), seed=seed)["metrics"]
+        metrics = evaluate(load_run(out), seed=seed)["metrics"]
     else:  # diverged before any checkpoint: no generator, so no mode captured
         metrics = {"modes": 0, "hq_fraction": 0.0, "mode_kl": None}
     return {"data": data, "config": name, "seed": seed, "steps": cfg.train.steps,

@@ -1,12 +1,14 @@
 """Training throughput: ganforge's loop against a plain PyTorch GAN loop, in steps per second.
 
     python benchmarks/throughput.py                              # the table of benchmarks/README.md
-    python benchmarks/throughput.py --configs mlp --variants default,fused --repeats 3
+    python benchmarks/throughput.py --configs mlp --variants default,fused_adam --repeats 3
     python benchmarks/throughput.py --threads 1 --json results.json
+    python benchmarks/throughput.py --configs mlp --repeats 1 --steps 4 --warmup 1 --memory ''
 
 The reference is the most direct PyTorch GAN loop: the same G and D (built by ganforge.nets from
-the same config and seed), the same batch of the same in-memory data, the same Adam, and per
-iteration one D update (G(z) detached) and one G update on fresh noise, nothing else.
+the same config and seed; the DCGANs unconditional, see UNCONDITIONAL), the same batch of the
+same in-memory data, the same Adam, and per iteration one D update (G(z) detached) and one G
+update on fresh noise, nothing else.
 ganforge runs `ganforge.train.loop.train` with its bookkeeping on: metrics every `log_every`
 steps (JSON lines and TensorBoard), the EMA generator, and periodic checkpoints and sample
 grids (see PLANS: two of each land inside the timed steps; the progress bar is off).
@@ -45,10 +47,13 @@ from ganforge.data import build_data
 from ganforge.nets import build_gan_nets
 from ganforge.train import loop
 
+# digits-dcgan conditions G and D on 50 pixel clusters; the benchmark times the plain DCGAN
+# of the paper, which the reference loop (no labels) can run too
+UNCONDITIONAL = {"data.clusters": 0, "model.num_classes": 0, "model.head": "plain"}
 # config name: (preset, overrides, steps, warmup); bookkeeping periods are in PLANS
 CONFIGS = {
-    "dcgan28": ("digits-dcgan", {}, 41, 10),  # 28x28 MNIST digits, batch 64, widths 64
-    "dcgan64": ("digits-dcgan", {"data.image_size": 64}, 21, 5),  # the paper's 64x64 nets
+    "dcgan28": ("digits-dcgan", UNCONDITIONAL, 41, 10),  # 28x28 MNIST digits, batch 64, widths 64
+    "dcgan64": ("digits-dcgan", {**UNCONDITIONAL, "data.image_size": 64}, 21, 5),  # the paper's 64x64
     "mlp": ("toy-ring", {}, 601, 100),  # 2-D ring of 8 Gaussians, MLPs 3 x 128, batch 256
 }
 # log_every, checkpoint_every (= sample_every): two checkpoints and sample grids fall inside
@@ -57,19 +62,19 @@ PLANS = {"dcgan28": (10, 20), "dcgan64": (5, 10), "mlp": (50, 250)}
 
 VARIANTS = {
     "default": {},
-    "channels_last": {"train.channels_last": True},
-    "fused_adam": {"optim.fused": True},
-    "reuse_fake": {"train.reuse_fake": True},
-    "compile": {"train.compile": True},
-    "bf16": {"train.amp": "bf16"},
-    "joint_d": {"train.joint_d_forward": True},
+    "channels_last": {"speed.channels_last": True},
+    "fused_adam": {"speed.fused": True},
+    "reuse_fake": {"speed.reuse_fake": True},
+    "compile": {"speed.compile": True},
+    "bf16": {"speed.amp": "bf16"},
+    "joint_d": {"speed.joint_d_forward": True},
     "best": {},  # per config: BEST
 }
 # the best switches measured on the 2-core Intel Xeon with AMX (benchmarks/README.md): bf16
 # autocast for the conv nets (1.4-1.5x there; the MLP's small matmuls lose to the casts),
 # with the reused fake batch and the fused Adam; channels-last and the joint D pass did not pay
-BEST = {"dcgan28": {"train.amp": "bf16", "train.reuse_fake": True, "optim.fused": True},
-        "mlp": {"train.reuse_fake": True, "optim.fused": True}}
+BEST = {"dcgan28": {"speed.amp": "bf16", "speed.reuse_fake": True, "speed.fused": True},
+        "mlp": {"speed.reuse_fake": True, "speed.fused": True}}
 BEST["dcgan64"] = BEST["dcgan28"]
 
 
@@ -145,12 +150,12 @@ def ganforge_loop(cfg) -> list[tuple[float, float]]:
     ticks: list[tuple[float, float]] = []
     build = loop.build_family
 
-    def timed_family(*args):
-        family = build(*args)
+    def timed_family(*args, **kwargs):
+        family = build(*args, **kwargs)
         d_step = family.d_step
-        def ticking_d_step(batch, step):
+        def ticking_d_step(*args, **kwargs):  # whatever the loop passes, passed on
             ticks.append(clock(device))
-            return d_step(batch, step)
+            return d_step(*args, **kwargs)
         family.d_step = ticking_d_step
         return family
 
@@ -251,6 +256,8 @@ def measure_memory(name: str, kinds: list[str], device: str, threads: int | None
         cmd = [sys.executable, __file__, "--memory-probe", name, kind, "--device", device]
         if threads:
             cmd += ["--threads", str(threads)]
+        if name in STEPS:
+            cmd += ["--steps", str(STEPS[name])]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
         out[kind] = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
@@ -308,6 +315,8 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.memory_probe:
+        if args.steps:
+            STEPS[args.memory_probe[0]] = args.steps
         memory_probe(*args.memory_probe, args.device)
         return 0
     variants = [v for v in args.variants.split(",") if v]

@@ -5,7 +5,7 @@
 
 For each task it trains the task's preset (pix2pix-TASK, or cyclegan-strokes) with
 `ganforge.train`, then scores the EMA generator on the held-out test split with
-`ganforge.translate.evaluate_translation`: L1, PSNR and SSIM against the ground truth, the same
+`ganforge.eval.translation.evaluate_translation`: L1, PSNR and SSIM against the ground truth, the same
 for the identity map (output = input), and for digit tasks the share of translated test digits
 that the `digits` classifier labels with their true class. The second baseline is the same
 generator, same data, steps, batch size and optimiser, trained on the L1 loss alone (no
@@ -48,7 +48,7 @@ def timed(fn):
 def train_adversarial(cfg, out: Path) -> tuple[dict, float, float]:
     """Train the preset with ganforge.train and evaluate it; (evaluation, wall, cpu)."""
     from ganforge.api import load_run, train
-    from ganforge.translate import evaluate_translation
+    from ganforge.eval.translation import evaluate_translation
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tensorboard chatter
@@ -71,9 +71,10 @@ def evaluate_with_fallback(evaluate) -> dict:
 
 def l1_baseline_data(cfg):
     """The run's data; for CycleGAN, paired (a, thicken(a)) streams of domain A's digits."""
-    from ganforge.data import Data, TensorStream, build_data
+    from ganforge.data import Data, TensorStream
+    from ganforge.families import load_data
 
-    data = build_data(cfg)
+    data = load_data(cfg)
     if cfg.train.family == "pix2pix":
         return data, cfg
     from ganforge.data.paired import load_unpaired, thicken_strokes
@@ -89,8 +90,8 @@ def l1_baseline_data(cfg):
 def train_l1_only(cfg) -> tuple[dict, float, float]:
     """The same generator trained on L1 alone, with the loop's D-step / G-step / schedule order;
     (metrics and protocol of its EMA generator on the test split, wall, cpu)."""
-    from ganforge.train.translation import Pix2PixFamily
-    from ganforge.translate import translation_metrics
+    from ganforge.eval.translation import translation_metrics
+    from ganforge.families import Pix2PixFamily
 
     torch.manual_seed(cfg.seed)
     data, l1_cfg = l1_baseline_data(cfg)
@@ -107,7 +108,7 @@ def train_l1_only(cfg) -> tuple[dict, float, float]:
     _, wall, cpu = timed(loop)
     for net in family.nets.values():
         net.eval()
-    from ganforge.translate import held_out_labels
+    from ganforge.eval.translation import held_out_labels
 
     labels = held_out_labels(_RunFacts(cfg, data))
     outputs = family.translate(data.test["a"])

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ganforge.registry import UnknownNameError
+from ganforge.rundir import RunDir
 
 EPILOG = "Documentation: README.md. Presets: `ganforge presets`."
 
@@ -28,7 +29,7 @@ def _default_out(preset: str | None) -> Path:
     stem = Path(preset).stem if preset else "digits-dcgan"
     base, i = Path("runs") / stem, 1
     out = base
-    while (out / "config.yaml").exists():
+    while RunDir(out).is_run():
         i += 1
         out = Path(f"{base}-{i}")
     return out
@@ -40,20 +41,20 @@ def cmd_train(args) -> int:
 
     overrides = parse_set(args.set or [])
     if args.resume:
-        run = Path(args.resume)
-        if not (run / "config.yaml").is_file():
+        run = RunDir(args.resume)
+        if not run.is_run():
             raise FileNotFoundError(f"--resume {run}: no ganforge run there (config.yaml missing)")
         # the run's own config, or the preset/file given, plus --set: a changed key is refused
-        cfg = load_config(args.preset) if args.preset else load_saved_config(run / "config.yaml")
+        cfg = load_config(args.preset) if args.preset else load_saved_config(run.config)
         apply_overrides(cfg, overrides, "--set")
-        train(cfg, run, resume=True)
+        train(cfg, run.path, resume=True)
         print(f"resumed {run} to step {cfg.train.steps}", file=sys.stderr)
         return 0
     cfg = load_config(args.preset, overrides)
     out = Path(args.out) if args.out else _default_out(args.preset)
     print(f"training {args.preset or 'digits-dcgan'} -> {out}", file=sys.stderr)
     train(cfg, out)
-    print(f"done: samples in {out / 'samples'}, checkpoint in {out / 'checkpoint'}",
+    print(f"done: samples in {RunDir(out).samples}, checkpoint in {RunDir(out).checkpoint}",
           file=sys.stderr)
     return 0
 
@@ -67,17 +68,17 @@ def cmd_sample(args) -> int:
     run = load_run(args.run, device=args.device)
     out = Path(args.out or Path(args.run) / f"sample_seed{args.seed}.png")
     if args.input:
-        from ganforge.translate import translate_folder
+        from ganforge.eval.translation import translate_folder
 
         written = translate_folder(run, Path(args.input), out)
         print(f"translated {written} images into {out}", file=sys.stderr)
         return 0
     labels = None
     if args.cls is not None:
-        if run.data.kind in ("paired", "unpaired"):
+        if run.family.translates:
             raise ValueError("--class is for class-conditional GANs; a translation run "
                              "translates its test inputs, or a folder with --input FOLDER")
-        if not getattr(run.family, "conditional_g", False):
+        if not run.family.conditional_g:
             raise ValueError("--class needs a conditional run: model.num_classes > 0 (a class, "
                              "or with data.clusters a cluster) or model.latent_code > 0 (a code)")
         k = run.family.num_classes
@@ -95,7 +96,7 @@ def cmd_sample(args) -> int:
         save_points(samples, out, title=f"{args.n} samples")
     else:
         # a conditional run without --class: one row per class, as in the training snapshots
-        by_class = labels is None and getattr(run.family, "class_rows", False)
+        by_class = labels is None and run.family.class_rows
         nrow = args.n if args.interpolate else run.family.num_classes if by_class else None
         save_image_grid(samples, out, nrow=nrow)
     print(str(out))
@@ -109,7 +110,7 @@ def interpolate(run, n: int, seed: int, labels=None):
     ends = [run.family.fixed_inputs(1, s)["z"] for s in (seed, seed + 1)]
     t = torch.linspace(0, 1, n).unsqueeze(1)
     inputs = {"z": (1 - t) * ends[0] + t * ends[1]}
-    if getattr(run.family, "conditional_g", False):  # the class (or cluster) of z(seed)
+    if run.family.conditional_g:  # the class (or cluster) of z(seed)
         inputs["y"] = labels if labels is not None else \
             run.family.fixed_inputs(1, seed)["y"].expand(n)
     return run.family.snapshot(inputs)
@@ -121,7 +122,7 @@ def cmd_eval(args) -> int:
     run = load_run(args.run, device=args.device)
     names = args.metrics.split(",") if args.metrics else None
     result = evaluate(run, names, args.n, args.features, args.seed)
-    (Path(args.run) / "eval.json").write_text(json.dumps(result, indent=1, default=float))
+    RunDir(args.run).eval.write_text(json.dumps(result, indent=1, default=float))
     if args.json:
         _print_json(result)
     else:
@@ -131,7 +132,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_fid(args) -> int:
-    from ganforge.evaluation import fid_between
+    from ganforge.eval.run import fid_between
 
     result = fid_between(args.a, args.b, args.features, args.n, args.device)
     if args.json:

@@ -9,8 +9,6 @@ as `RUN/config.yaml`, and its hash guards resumes.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -37,8 +35,6 @@ class DataConfig:
     #                    conditional G, which draws clusters in their data shares (0 = off)
     input_draws: int = 1  # paired tasks with a random corruption (denoise, inpaint): each
     #                       training digit appears with this many independent noises or holes
-    on_device: bool = False  # hold the whole in-memory data set on the training device (CUDA:
-    #                          no host-to-device copy per step); a no-op on CPU
 
 
 @dataclass
@@ -79,12 +75,6 @@ class LossConfig:
     diffaugment: str = ""  # DiffAugment policy for D's inputs: subset of color,translation,cutout
     aux_weight: float = 1.0  # ACGAN auxiliary classifier weight (InfoGAN: lambda of L_I)
     aux_on_fakes: bool = True  # ACGAN: D's classifier also learns G's samples' labels (the paper)
-    began_gamma: float = 0.5
-    began_lambda_k: float = 0.001
-    l1_weight: float = 100.0  # pix2pix
-    cycle_weight: float = 10.0  # CycleGAN
-    identity_weight: float = 0.5  # CycleGAN, as a fraction of cycle_weight
-    pool_size: int = 50  # CycleGAN history of generated images
 
 
 @dataclass
@@ -95,7 +85,6 @@ class OptimConfig:
     beta2: float = 0.999
     lr_decay: str = "none"  # none, linear (to 0 at the end of training)
     decay_start: float = 0.5  # linear decay starts at this fraction of train.steps
-    fused: bool = False  # fused Adam kernel (one kernel for all parameters; CPU and CUDA)
 
 
 @dataclass
@@ -110,13 +99,40 @@ class TrainConfig:
     checkpoint_every: int = 500
     sample_count: int = 64
     progress: bool = True
-    # speed switches (see ganforge/train/speed.py); none changes the algorithm except reuse_fake
+    sync_bn: bool = False  # batch statistics over the global batch of all processes (DDP)
+
+
+@dataclass
+class SpeedConfig:
+    """Switches that change how fast a run trains, not what it computes (except reuse_fake,
+    which reuses the D step's G(z) for the G step); see ganforge/train/speed.py."""
+
     amp: str = "none"  # mixed precision: none, bf16, fp16 (with a GradScaler; meant for CUDA)
     compile: bool = False  # torch.compile the forward passes of the trained nets
     channels_last: bool = False  # NHWC memory format for conv nets and image batches
     reuse_fake: bool = False  # G step reuses the last D step's G(z) (PyTorch DCGAN example style)
     joint_d_forward: bool = False  # D scores real and fake in one forward pass (D without BN)
-    sync_bn: bool = False  # batch statistics over the global batch of all processes (DDP)
+    fused: bool = False  # fused Adam kernel (one kernel for all parameters; CPU and CUDA)
+    on_device: bool = False  # hold the whole in-memory data set on the training device (CUDA:
+    #                          no host-to-device copy per step); a no-op on CPU
+
+
+@dataclass
+class BEGANConfig:
+    gamma: float = 0.5  # the equilibrium ratio E[L(G(z))] / E[L(x)] that k_t steers to
+    lambda_k: float = 0.001  # the step size of k_t
+
+
+@dataclass
+class Pix2PixConfig:
+    l1_weight: float = 100.0  # lambda of lambda * E||y - G(x)||_1
+
+
+@dataclass
+class CycleGANConfig:
+    cycle_weight: float = 10.0  # lambda_cyc
+    identity_weight: float = 0.5  # lambda_id, as a fraction of cycle_weight
+    pool_size: int = 50  # history of generated images that D sees
 
 
 @dataclass
@@ -129,20 +145,31 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    speed: SpeedConfig = field(default_factory=SpeedConfig)
+    began: BEGANConfig = field(default_factory=BEGANConfig)
+    pix2pix: Pix2PixConfig = field(default_factory=Pix2PixConfig)
+    cyclegan: CycleGANConfig = field(default_factory=CycleGANConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-    def hash(self, ignore: tuple[str, ...] = ()) -> str:
-        flat = {k: v for k, v in flatten(self.to_dict()).items() if k not in ignore}
-        return hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:16]
 
 
 DEFAULT_PRESET = "digits-dcgan"
 # Keys that may change when a run is resumed: the budget, where it runs, and switches that
 # change the speed but not the numbers.
-RESUMABLE_KEYS = ("train.steps", "device", "train.progress", "train.compile",
-                  "train.channels_last", "data.on_device")
+RESUMABLE_KEYS = ("train.steps", "device", "train.progress", "speed.compile",
+                  "speed.channels_last", "speed.on_device")
+#: keys that moved into the section of the family (or switch set) they belong to; saved
+#: configs and config files with the old names still load
+RENAMED_KEYS = {
+    "loss.began_gamma": "began.gamma", "loss.began_lambda_k": "began.lambda_k",
+    "loss.l1_weight": "pix2pix.l1_weight",
+    "loss.cycle_weight": "cyclegan.cycle_weight",
+    "loss.identity_weight": "cyclegan.identity_weight", "loss.pool_size": "cyclegan.pool_size",
+    **{f"train.{k}": f"speed.{k}"
+       for k in ("amp", "compile", "channels_last", "reuse_fake", "joint_d_forward")},
+    "optim.fused": "speed.fused", "data.on_device": "speed.on_device",
+}
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -157,8 +184,19 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True,
+              "false": False, "no": False, "off": False, "0": False}
+
+
+class Text(str):
+    """A --set value as typed: converted by the key's type, so a string-typed key keeps
+    '0042' or '1e3' exactly as given."""
+
+
 def _coerce(key: str, value: Any, kind: type) -> Any:
     """Check `value` against the field's type; ints are accepted where floats are."""
+    if isinstance(value, Text):
+        return _from_text(key, value, kind)
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -174,14 +212,35 @@ def _coerce(key: str, value: Any, kind: type) -> Any:
     raise ConfigError(f"{key} must be {kind.__name__}, got {value!r} ({type(value).__name__})")
 
 
+def _from_text(key: str, text: str, kind: type) -> Any:
+    if kind is str:
+        return str(text)
+    try:
+        if kind is bool:
+            return BOOL_WORDS[text.lower()]
+        if kind is int:
+            return int(text)
+        return float(text)
+    except (KeyError, ValueError):
+        accepted = "true or false" if kind is bool else f"a number ({kind.__name__})"
+        raise ConfigError(f"{key} must be {accepted}, got {text!r}") from None
+
+
 def _field_types(obj: Any) -> dict[str, type]:
     hints = {"int": int, "float": float, "bool": bool, "str": str}
     return {f.name: hints.get(str(f.type), f.type) for f in dataclasses.fields(obj)}
 
 
-def apply_overrides(cfg: Config, overrides: dict[str, Any], source: str = "override") -> Config:
-    """Apply {"train.steps": 10, ...} or a nested dict to `cfg` in place, checking names and types."""
+def apply_overrides(cfg: Config, overrides: dict[str, Any], source: str = "override",
+                    renamed: bool = False) -> Config:
+    """Apply {"train.steps": 10, ...} or a nested dict to `cfg` in place, checking names and
+    types. `renamed`: keys of RENAMED_KEYS (configs saved before they moved) take their new
+    place; otherwise such a key is refused with its new name."""
     for key, value in flatten(overrides).items():
+        if key in RENAMED_KEYS:
+            if not renamed:
+                raise ConfigError(f"{key} in {source} is now {RENAMED_KEYS[key]}; use that name")
+            key = RENAMED_KEYS[key]
         *path, leaf = key.split(".")
         node: Any = cfg
         walked = []
@@ -209,28 +268,15 @@ def apply_overrides(cfg: Config, overrides: dict[str, Any], source: str = "overr
 
 
 def parse_set(pairs: list[str]) -> dict[str, Any]:
-    """['train.steps=100', 'loss.name=hinge'] -> {'train.steps': 100, 'loss.name': 'hinge'}."""
+    """['train.steps=100', 'loss.name=hinge'] -> {'train.steps': Text('100'), ...}: the text as
+    typed, converted by each key's own type when applied."""
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"--set takes KEY=VALUE (e.g. train.steps=100), got {pair!r}")
-        out[key.strip()] = _parse_value(text.strip())
+        out[key.strip()] = Text(text.strip())
     return out
-
-
-def _parse_value(text: str) -> Any:
-    """YAML scalars, except that '1e-3' is a float (YAML 1.1 would read a string)."""
-    if not text:
-        return ""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return yaml.safe_load(text)
 
 
 def preset_names() -> list[str]:
@@ -260,7 +306,7 @@ def load_config(preset: str | None = None, overrides: dict[str, Any] | None = No
         path = Path(name)
         if not path.is_file():
             raise ConfigError(f"config file {name} does not exist")
-        apply_overrides(cfg, _read_yaml(path.read_text(), str(path)), str(path))
+        apply_overrides(cfg, _read_yaml(path.read_text(), str(path)), str(path), renamed=True)
     else:
         if name not in preset_names():
             raise ConfigError(
@@ -275,7 +321,7 @@ def load_config(preset: str | None = None, overrides: dict[str, Any] | None = No
 
 
 def config_from_dict(tree: dict[str, Any]) -> Config:
-    return apply_overrides(Config(), tree, "saved config")
+    return apply_overrides(Config(), tree, "saved config", renamed=True)
 
 
 def save_config(cfg: Config, path: Path) -> None:

@@ -13,7 +13,7 @@ Contents
   minimax, ns, lsgan, hinge, wasserstein, wgan-gp and the f-GAN family fgan-kl, fgan-reverse-kl,
   fgan-pearson, fgan-hellinger, fgan-js, fgan-gan.
 * ``FDivergence`` records (generator f, output activation g_f, Fenchel conjugate f*) and the
-  ``F_DIVERGENCES`` registry, shared with ``ganforge.variational``.
+  ``F_DIVERGENCES`` registry, shared with ``ganforge.theory``.
 * Penalties and tricks: ``gradient_penalty`` (WGAN-GP), ``r1_penalty``, ``clip_weights_``,
   ``flip_labels``, ``instance_noise_std`` / ``add_instance_noise``.
 * Image-to-image translation: ``l1_loss``, ``cycle_consistency_loss``, ``identity_loss``.
@@ -71,8 +71,10 @@ class Objective:
         real samples, fake_out = D's outputs on G(z), both shape (N,).  ``real_target`` is the
         one-sided label-smoothing target; see ``accepts_real_target``.
     g_loss(fake_out) -> scalar G minimises.
-    critic: D is an unbounded critic (wasserstein, wgan-gp): no probabilities, so label smoothing
-        and flipping are meaningless; weight clipping or a gradient penalty keeps it Lipschitz.
+    lipschitz: how D is kept Lipschitz: "none", "clip" (weights clipped to [-loss.clip,
+        loss.clip] after every D step: wasserstein) or "penalty" (loss.gp_weight * the gradient
+        penalty added to D's loss: wgan-gp). Such a D is an unbounded critic (``critic``): no
+        probabilities, so label smoothing and flipping are meaningless.
     probabilistic: D's output is the logit of P(real) (minimax, ns, fgan-gan), so label smoothing
         and label flipping have their usual meaning.
     accepts_real_target: d_loss honours real_target != 1 (minimax, ns, fgan-gan, lsgan); for the
@@ -82,10 +84,18 @@ class Objective:
     name: str
     d_loss: Callable[..., Tensor]
     g_loss: Callable[[Tensor], Tensor]
-    critic: bool
+    lipschitz: str
     probabilistic: bool
     accepts_real_target: bool
-    formula: str
+
+    @property
+    def critic(self) -> bool:
+        return self.lipschitz != "none"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The loss.* settings that only this objective's constraint reads."""
+        return {"clip": ("loss.clip",), "penalty": ("loss.gp_weight",)}.get(self.lipschitz, ())
 
 
 OBJECTIVES: Registry[Objective] = Registry("objective")
@@ -155,10 +165,9 @@ OBJECTIVES.register("minimax")(
         name="minimax",
         d_loss=bce_d_loss,
         g_loss=minimax_g_loss,
-        critic=False,
+        lipschitz="none",
         probabilistic=True,
         accepts_real_target=True,
-        formula="D: -E[log D(x)] - E[log(1 - D(G(z)))]; G: E[log(1 - D(G(z)))]",
     )
 )
 
@@ -167,10 +176,9 @@ OBJECTIVES.register("ns")(
         name="ns",
         d_loss=bce_d_loss,
         g_loss=ns_g_loss,
-        critic=False,
+        lipschitz="none",
         probabilistic=True,
         accepts_real_target=True,
-        formula="D: -E[log D(x)] - E[log(1 - D(G(z)))]; G: -E[log D(G(z))]",
     )
 )
 
@@ -200,10 +208,9 @@ OBJECTIVES.register("lsgan")(
         name="lsgan",
         d_loss=lsgan_d_loss,
         g_loss=lsgan_g_loss,
-        critic=False,
+        lipschitz="none",
         probabilistic=False,
         accepts_real_target=True,
-        formula="D: 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2]; G: 1/2 E[(D(G(z)) - 1)^2]",
     )
 )
 
@@ -232,10 +239,9 @@ OBJECTIVES.register("hinge")(
         name="hinge",
         d_loss=hinge_d_loss,
         g_loss=critic_g_loss,
-        critic=False,
+        lipschitz="none",
         probabilistic=False,
         accepts_real_target=False,
-        formula="D: E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]; G: -E[D(G(z))]",
     )
 )
 
@@ -255,19 +261,15 @@ def wasserstein_d_loss(real_out: Tensor, fake_out: Tensor, real_target: float = 
     return fake_out.mean() - real_out.mean()
 
 
-for _name, _constraint in (
-    ("wasserstein", "weights clipped to [-c, c] after every D step"),
-    ("wgan-gp", "plus lambda * gradient_penalty(D, x, G(z)), lambda = 10"),
-):
+for _name, _constraint in (("wasserstein", "clip"), ("wgan-gp", "penalty")):
     OBJECTIVES.register(_name)(
         Objective(
             name=_name,
             d_loss=wasserstein_d_loss,
             g_loss=critic_g_loss,
-            critic=True,
+            lipschitz=_constraint,
             probabilistic=False,
             accepts_real_target=False,
-            formula=f"D: E[D(G(z))] - E[D(x)] ({_constraint}); G: -E[D(G(z))]",
         )
     )
 
@@ -451,12 +453,9 @@ def _fgan_objective(divergence: FDivergence) -> Objective:
         name=objective_name,
         d_loss=d_loss,
         g_loss=g_loss,
-        critic=False,
+        lipschitz="none",
         probabilistic=is_gan,
         accepts_real_target=is_gan,
-        formula=(
-            "D: -(E_P[g_f(V(x))] - E_Q[f*(g_f(V(G(z))))]); G: -E_Q[g_f(V(G(z)))]; " + divergence.divergence
-        ),
     )
 
 

@@ -11,8 +11,8 @@ from ganforge.augment import (
     translation,
 )
 from ganforge.config import load_config
-from ganforge.data import build_data
-from ganforge.train.steps import GANFamily
+from ganforge.families import GANFamily, load_data
+from ganforge.run import build
 
 
 def test_parse_policy_accepts_subsets_and_refuses_unknown_names():
@@ -72,7 +72,7 @@ def test_gan_family_shows_d_only_augmented_images_and_refuses_points():
                                        "model.g_width": 4, "model.d_width": 4,
                                        "loss.diffaugment": "cutout", "train.progress": False})
     torch.manual_seed(0)
-    family = GANFamily(cfg, build_data(cfg), torch.device("cpu"))
+    family = GANFamily(cfg, load_data(cfg), torch.device("cpu"))
     seen = []
     family.D.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach()))
     batch = {"x": torch.full((6, 1, 8, 8), 0.5)}
@@ -84,4 +84,4 @@ def test_gan_family_shows_d_only_augmented_images_and_refuses_points():
     assert len(seen) == 3  # real, fake (D step), fake (G step): all through T
     toy = load_config("toy-ring", {"loss.diffaugment": "translation"})
     with pytest.raises(ValueError, match="augments images"):
-        GANFamily(toy, build_data(toy), torch.device("cpu"))
+        build(toy)

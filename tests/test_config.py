@@ -1,6 +1,13 @@
+"""Settings: presets, typed overrides, saved configs of older layouts."""
+
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 import yaml
 
+import ganforge
 from ganforge.config import (
     Config,
     ConfigError,
@@ -71,7 +78,7 @@ def test_yaml_file_and_round_trip(tmp_path):
     assert cfg.data.name == "grid25" and cfg.train.steps == 7
     save_config(cfg, tmp_path / "config.yaml")
     again = load_saved_config(tmp_path / "config.yaml")
-    assert again == cfg and again.hash() == cfg.hash()
+    assert again == cfg
 
 
 def test_not_a_mapping(tmp_path):
@@ -85,5 +92,37 @@ def test_diff_names_keys():
     a, b = Config(), Config()
     apply_overrides(b, {"loss.name": "hinge", "train.steps": 5})
     assert config_diff(a, b, ignore=("train.steps",)) == ["loss.name: 'ns' -> 'hinge'"]
-    assert a.hash(("train.steps", "loss.name")) == b.hash(("train.steps", "loss.name"))
-    assert a.hash() != b.hash()
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_a_config_saved_before_the_family_sections_loads_with_keys_in_their_new_place():
+    cfg = load_saved_config(FIXTURES / "saved_config_cyclegan.yaml")  # loss.cycle_weight, ...
+    assert (cfg.cyclegan.cycle_weight, cfg.cyclegan.identity_weight) == (10.0, 0.0)
+    assert cfg.cyclegan.pool_size == 50 and cfg.speed.fused is True and cfg.speed.amp == "none"
+    with pytest.raises(ConfigError, match="loss.cycle_weight in --set is now cyclegan.cycle_weight"):
+        load_config("cyclegan-strokes", {"loss.cycle_weight": 5.0})
+
+
+def test_a_run_saved_before_the_family_sections_samples_and_resumes(tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURES / "saved_run_toy", run)
+    assert ganforge.sample(run, n=5).shape == (5, 2)
+    ganforge.train(load_saved_config(run / "config.yaml"), run, resume=True)  # nothing left
+    cfg = load_saved_config(run / "config.yaml")
+    cfg.train.steps = 6
+    ganforge.train(cfg, run, resume=True)
+    rows = [json.loads(r) for r in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
+
+
+def test_set_values_take_the_type_of_their_key():
+    cfg = load_config("folder-dcgan", parse_set(["data.path=0042", "description=1e3",
+                                                 "optim.lr_d=1e3", "train.progress=no"]))
+    assert cfg.data.path == "0042" and cfg.description == "1e3"
+    assert cfg.optim.lr_d == 1000.0 and cfg.train.progress is False
+    with pytest.raises(ConfigError, match="train.steps must be a number \\(int\\), got '1.5'"):
+        load_config("toy-ring", parse_set(["train.steps=1.5"]))
+    with pytest.raises(ConfigError, match="train.progress must be true or false, got 'maybe'"):
+        load_config("toy-ring", parse_set(["train.progress=maybe"]))

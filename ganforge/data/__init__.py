@@ -1,8 +1,9 @@
 """Minibatch streams for the training loop.
 
-`build_data(cfg)` turns the data section of a config into a `Data`: an endless,
+`build_data(cfg, kind)` turns the data section of a config into a `Data`: an endless,
 seeded, resumable stream of minibatches (dicts of tensors) plus what the models
-need to know about the data (shape, classes, the toy density, test sets).
+need to know about the data (shape, classes, the toy density, test sets). `kind` is what
+the model family trains on: "samples" (toy points or images), "paired" or "unpaired".
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class ToyStream:
     def next(self) -> dict[str, torch.Tensor]:
         x = self.dist.sample(self.batch_size * self.world, self.generator).float()
         return {"x": x[self.rank :: self.world]}
+
+    def to_(self, device: torch.device) -> None:
+        """Samples are drawn on the CPU from a CPU generator: nothing to move."""
 
     def state_dict(self) -> dict[str, Any]:
         return {"generator": self.generator.get_state()}
@@ -75,6 +79,10 @@ class TensorStream:
         self.pos += self.batch_size
         return {k: v[idx] for k, v in self.tensors.items()}
 
+    def to_(self, device: torch.device) -> None:
+        """Hold the tensors on `device`: batches are then gathered there, with no copy."""
+        self.tensors = {k: v.to(device) for k, v in self.tensors.items()}
+
     def state_dict(self) -> dict[str, Any]:
         # the position in the epoch's whole order (every process's rows so far), so that a
         # run saved by W processes resumes on any other number
@@ -98,6 +106,10 @@ class ZipStream:
 
     def next(self) -> dict[str, torch.Tensor]:
         return {k: s.next()["x"] for k, s in self.streams.items()}
+
+    def to_(self, device: torch.device) -> None:
+        for stream in self.streams.values():
+            stream.to_(device)
 
     def state_dict(self) -> dict[str, Any]:
         return {k: s.state_dict() for k, s in self.streams.items()}
@@ -138,20 +150,26 @@ def _semi_supervised_labels(labels: torch.Tensor, per_class: int, seed: int) -> 
     return kept
 
 
-def build_data(cfg, rank: int = 0, world: int = 1) -> Data:
-    """The minibatch stream and data facts for `cfg` (a ganforge Config)."""
-    d, family = cfg.data, cfg.train.family
-    if d.input_draws != 1 and family != "pix2pix":
-        raise ValueError(f"data.input_draws={d.input_draws} applies to pix2pix's denoise and "
-                         f"inpaint tasks, not to a {family} run; set it to 1")
-    if family in ("pix2pix", "cyclegan"):
-        return _build_translation(cfg, rank, world)
+def image_keys(name: str, kind: str) -> tuple[str, ...]:
+    """The data.* keys (besides name and batch_size) that loading data set `name` reads."""
+    with_path = ("data.path",) if name in ("folder", "mnist") else ()
+    if kind == "samples":
+        return ("data.image_size", "data.channels", *with_path)
+    return ("data.image_size", *with_path)
+
+
+def build_data(cfg, kind: str = "samples", rank: int = 0, world: int = 1) -> Data:
+    """The minibatch stream and data facts for `cfg` (a ganforge Config), for a family that
+    trains on `kind`: "samples", "paired" or "unpaired"."""
+    d = cfg.data
+    if kind in ("paired", "unpaired"):
+        return _build_translation(cfg, kind, rank, world)
     if d.name in TOYS:
         dist = load_toy(d.name)
         return Data(ToyStream(dist, d.batch_size, cfg.seed, rank, world), "toy", (dist.dim,), toy=dist)
     if d.name not in IMAGE_SETS:
         raise ValueError(
-            f"unknown data.name {d.name!r} for a {family} model; valid: "
+            f"unknown data.name {d.name!r} for a {cfg.train.family} model; valid: "
             f"{', '.join(sorted(TOYS))} (toy), {', '.join(IMAGE_SETS)} (images)"
         )
     from ganforge.data.images import load_image_set
@@ -160,10 +178,6 @@ def build_data(cfg, rank: int = 0, world: int = 1) -> Data:
     tensors = {"x": train.images}
     num_classes, prior = 0, None
     if d.clusters:
-        if d.labels or d.labelled_per_class:
-            raise ValueError(f"data.clusters={d.clusters} labels the images with k-means "
-                             "clusters instead of their classes: set data.labels=false and "
-                             "data.labelled_per_class=0")
         from ganforge.data.clusters import kmeans_labels
 
         tensors["y"], prior = kmeans_labels(train.images, d.clusters, cfg.seed)
@@ -180,16 +194,16 @@ def build_data(cfg, rank: int = 0, world: int = 1) -> Data:
     return Data(stream, "images", tuple(train.images.shape[1:]), num_classes, label_prior=prior)
 
 
-def _build_translation(cfg, rank: int, world: int) -> Data:
+def _build_translation(cfg, kind: str, rank: int, world: int) -> Data:
     from ganforge.data.paired import load_paired, load_unpaired
 
     d = cfg.data
-    valid = PAIRED_TASKS if cfg.train.family == "pix2pix" else UNPAIRED_TASKS
+    valid = PAIRED_TASKS if kind == "paired" else UNPAIRED_TASKS
     if d.name not in valid:
         raise ValueError(
             f"unknown data.name {d.name!r} for {cfg.train.family}; valid: {', '.join(valid)}"
         )
-    if cfg.train.family == "pix2pix":
+    if kind == "paired":
         train = load_paired(_spec(d), "train", d.image_size, draws=d.input_draws)
         test = load_paired(_spec(d), "test", d.image_size)
         tensors = {"a": train.a, "b": train.b}

@@ -1,19 +1,51 @@
-"""Network builders: a config's model section -> (G, D).
+"""Network builders: a config's model section -> networks, one registry for every arch.
 
-One builder per architecture, registered by name; image size and channels come
-from the data, never from a file per size.
+An `Arch` says what its builder makes and which `model.*` keys it reads (the rest of the
+model section it ignores, and `ganforge.validate` refuses them when set). Image size and
+channels come from the data, never from a file per size.
+
+    kind "gan"         build(m, data) -> (G, D)                       mlp, dcgan, resnet, began
+    kind "translator"  build(m, in_channels, out_channels, size) -> G  unet, resnet-translator
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from torch import nn
 
 from ganforge.registry import Registry
 
-ARCHS: Registry = Registry("model.arch")
+#: the ResNet translator halves the image side this many times (2 in the CycleGAN paper)
+RESNET_DOWNSAMPLING = 2
+#: what a translation generator predicts: the image, or only the chroma of a grey input
+G_OUTPUTS = ("image", "chroma")
 
 
-@ARCHS.register("mlp")
+@dataclass(frozen=True)
+class Arch:
+    kind: str  # "gan" or "translator"
+    build: Callable
+    keys: tuple[str, ...]  # the model.* keys the builder reads
+
+
+ARCHS: Registry[Arch] = Registry("model.arch")
+
+
+def register_arch(name: str, kind: str, keys: tuple[str, ...]):
+    def add(build: Callable) -> Callable:
+        ARCHS.register(name)(Arch(kind, build, tuple(f"model.{k}" for k in keys)))
+        return build
+
+    return add
+
+
+# ----------------------------------------------------------------------------- G and D pairs
+
+
+@register_arch("mlp", "gan", ("z_dim", "g_width", "d_width", "depth", "activation", "g_norm",
+                              "d_norm", "spectral_norm", "pack", "minibatch_std"))
 def _mlp(m, data) -> tuple[nn.Module, nn.Module]:
     from ganforge.nets.mlp import MLPDiscriminator, MLPGenerator
 
@@ -56,7 +88,11 @@ def _g_classes(m) -> int:
     return m.num_classes or m.latent_code
 
 
-@ARCHS.register("dcgan")
+CONDITIONAL_KEYS = ("num_classes", "head", "latent_code")
+
+
+@register_arch("dcgan", "gan", ("z_dim", "g_width", "d_width", "d_norm", "spectral_norm",
+                                "minibatch_std", "pack") + CONDITIONAL_KEYS)
 def _dcgan(m, data):
     from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 
@@ -68,7 +104,8 @@ def _dcgan(m, data):
     return g, d
 
 
-@ARCHS.register("resnet")
+@register_arch("resnet", "gan", ("z_dim", "g_width", "d_width", "spectral_norm")
+               + CONDITIONAL_KEYS)
 def _resnet(m, data):
     from ganforge.nets.resnet import ResNetDiscriminator, ResNetGenerator
 
@@ -79,7 +116,7 @@ def _resnet(m, data):
     return g, d
 
 
-@ARCHS.register("began")
+@register_arch("began", "gan", ("z_dim", "g_width", "d_width", "hidden"))
 def _began(m, data):
     from ganforge.nets.began import BEGANDiscriminator, BEGANGenerator
 
@@ -91,4 +128,92 @@ def _began(m, data):
 
 def build_gan_nets(model_cfg, data) -> tuple[nn.Module, nn.Module]:
     """(G, D) for `model_cfg.arch` on `data` (a ganforge.data.Data)."""
-    return ARCHS.get(model_cfg.arch)(model_cfg, data)
+    arch = ARCHS.get(model_cfg.arch)
+    if arch.kind != "gan":
+        raise ValueError(f"model.arch={model_cfg.arch} builds a translation generator; for a "
+                         f"GAN use one of {', '.join(arch_names('gan'))}")
+    return arch.build(model_cfg, data)
+
+
+def arch_names(kind: str) -> list[str]:
+    return sorted(name for name, arch in ARCHS.items() if arch.kind == kind)
+
+
+# ----------------------------------------------------------------------------- translation
+
+
+def check_translation_norm(key: str, norm: str) -> None:
+    from ganforge.nets.pix2pix import NORMS
+
+    if norm not in NORMS:
+        raise ValueError(f"{key}={norm} is not available for translation networks; valid: "
+                         f"{', '.join(NORMS)}")
+
+
+@register_arch("unet", "translator", ("g_width", "g_norm", "dropout", "g_output"))
+def _unet(m, in_channels: int, out_channels: int, image_size: int) -> nn.Module:
+    """pix2pix's U-Net: width model.g_width, norm model.g_norm, decoder dropout model.dropout."""
+    from ganforge.nets.pix2pix import UNetGenerator
+
+    check_translation_norm("model.g_norm", m.g_norm)
+    return UNetGenerator(in_channels, out_channels, image_size, width=m.g_width, norm=m.g_norm,
+                         dropout=m.dropout)
+
+
+@register_arch("resnet-translator", "translator", ("g_width", "g_norm", "blocks", "g_output"))
+def _resnet_translator(m, in_channels: int, out_channels: int, image_size: int) -> nn.Module:
+    """CycleGAN's ResNet generator: width model.g_width, model.blocks residual blocks, norm
+    model.g_norm, two stride-2 down/up-samplings (image sides must be multiples of 4)."""
+    from ganforge.nets.cyclegan import ResNetTranslator
+
+    check_translation_norm("model.g_norm", m.g_norm)
+    factor = 2**RESNET_DOWNSAMPLING
+    if image_size % factor:
+        raise ValueError(f"model.arch=resnet-translator halves the image {RESNET_DOWNSAMPLING} "
+                         f"times, so data.image_size must be a multiple of {factor}, got "
+                         f"{image_size}; use e.g. {image_size - image_size % factor + factor} or "
+                         f"model.arch=unet")
+    return ResNetTranslator(in_channels, out_channels, width=m.g_width, n_blocks=m.blocks,
+                            norm=m.g_norm, n_downsampling=RESNET_DOWNSAMPLING)
+
+
+def build_translator(m, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> nn.Module:
+    """A generator (C_in, S, S) -> (C_out, S, S) for model.arch (unet or resnet-translator);
+    model.g_output=chroma wraps it to keep the grayscale input's luma and predict Cb, Cr."""
+    from ganforge.nets.pix2pix import LumaChromaGenerator
+
+    if in_shape[1:] != out_shape[1:]:
+        raise ValueError(f"translation needs inputs and outputs of one size, got "
+                         f"{tuple(in_shape)} -> {tuple(out_shape)}")
+    arch = ARCHS.get(m.arch)
+    if arch.kind != "translator":
+        raise ValueError(f"model.arch={m.arch} is not a translation generator; valid: "
+                         f"{', '.join(arch_names('translator'))}")
+    if m.g_output == "image":
+        return arch.build(m, in_shape[0], out_shape[0], in_shape[-1])
+    if m.g_output != "chroma":
+        raise ValueError(f"model.g_output={m.g_output} is unknown; valid: {', '.join(G_OUTPUTS)}")
+    if out_shape[0] != 3 or in_shape[0] not in (1, 3):
+        raise ValueError(f"model.g_output=chroma colours grayscale images: it needs 1- or "
+                         f"3-channel inputs and 3-channel outputs, got {in_shape[0]} -> "
+                         f"{out_shape[0]} channels")
+    return LumaChromaGenerator(arch.build(m, in_shape[0], 2, in_shape[-1]))
+
+
+#: the model.* keys of the PatchGAN that judges translations
+PATCH_KEYS = ("model.d_width", "model.d_norm", "model.patch_layers")
+
+
+def build_patch_discriminator(m, in_channels: int, image_size: int, num_classes: int = 0):
+    """A PatchGAN with model.patch_layers stride-2 layers, width model.d_width, norm
+    model.d_norm (patch_layers=3: 70x70 patches; 2: 34x34, a 5x5 logit map at 28 px), and a
+    class head of `num_classes` outputs when > 0."""
+    from ganforge.nets.pix2pix import PatchDiscriminator, patch_output_size
+
+    check_translation_norm("model.d_norm", m.d_norm)
+    if m.patch_layers < 1 or patch_output_size(image_size, m.patch_layers) < 1:
+        fitting = [n for n in range(1, 7) if patch_output_size(image_size, n) >= 1]
+        raise ValueError(f"model.patch_layers={m.patch_layers} does not fit {image_size} px "
+                         f"images; valid: {', '.join(map(str, fitting))}")
+    return PatchDiscriminator(in_channels, width=m.d_width, n_layers=m.patch_layers,
+                              norm=m.d_norm, num_classes=num_classes)

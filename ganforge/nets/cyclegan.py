@@ -45,7 +45,7 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
-class ResnetGenerator(nn.Module):
+class ResNetTranslator(nn.Module):
     """G: X -> Y for CycleGAN (see the module docstring for the layer list).
 
     Channel widths: `width` * 2^i after the i-th downsampling (64, 128, 256 at the defaults).
@@ -102,12 +102,12 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         factor = 2**self.n_downsampling
         if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"ResnetGenerator expects (N, {self.in_channels}, H, W) images, "
+            raise ValueError(f"ResNetTranslator expects (N, {self.in_channels}, H, W) images, "
                              f"got {tuple(x.shape)}")
         h, w = x.shape[-2:]
         if h % factor or w % factor:
             raise ValueError(
-                f"ResnetGenerator with n_downsampling={self.n_downsampling} needs image sides "
+                f"ResNetTranslator with n_downsampling={self.n_downsampling} needs image sides "
                 f"divisible by {factor}, got {h}x{w}; pick n_downsampling so that "
                 f"2^n_downsampling divides the size"
             )

@@ -21,6 +21,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from ganforge.train.distributed import unwrap
+
 FORMAT = "ganforge-checkpoint-1"
 
 
@@ -28,7 +30,8 @@ class CheckpointError(RuntimeError):
     """A checkpoint that is missing, unreadable or from another config."""
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """`write(tmp)` then fsync and rename onto `path`: a reader sees the old file or the new."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     write(tmp)
     with open(tmp, "rb+") as f:
@@ -92,12 +95,12 @@ def _unplain(value: Any) -> Any:
     return value
 
 
-def save_checkpoint(folder: Path, step: int, family, data_state: dict, config_hash: str) -> None:
+def save_checkpoint(folder: Path, step: int, family, data_state: dict) -> None:
     """Write the whole training state after `step` completed iterations."""
     folder.mkdir(parents=True, exist_ok=True)
     nets = {}
     for name, net in family.nets.items():
-        for key, value in getattr(net, "module", net).state_dict().items():
+        for key, value in unwrap(net).state_dict().items():
             nets[f"{name}/{key}"] = value.detach().cpu().contiguous()
     for key, value in family.extra_state().items():
         nets[f"extra/{key}"] = value.detach().cpu().contiguous()
@@ -106,8 +109,8 @@ def save_checkpoint(folder: Path, step: int, family, data_state: dict, config_ha
     for name, opt in family.optimizers.items():
         _split_optimizer(name, opt, tensors, meta)
     names = {"nets": f"nets-{step:07d}.safetensors", "state": f"state-{step:07d}.safetensors"}
-    _atomic_write(folder / names["nets"], lambda p: save_file(nets, str(p)))
-    _atomic_write(folder / names["state"], lambda p: save_file(tensors, str(p)))
+    atomic_write(folder / names["nets"], lambda p: save_file(nets, str(p)))
+    atomic_write(folder / names["state"], lambda p: save_file(tensors, str(p)))
     state = {
         "format": FORMAT,
         "step": step,
@@ -115,13 +118,12 @@ def save_checkpoint(folder: Path, step: int, family, data_state: dict, config_ha
         "optimizers": meta,
         "schedulers": {k: s.state_dict() for k, s in family.schedulers.items()},
         "data": _plain(data_state),
-        "config_hash": config_hash,
     }
 
     def write_json(p: Path) -> None:
         p.write_text(json.dumps(state, indent=1))
 
-    _atomic_write(folder / "state.json", write_json)
+    atomic_write(folder / "state.json", write_json)
     keep = set(names.values()) | {"state.json"}
     for old in folder.iterdir():
         if old.name not in keep and old.suffix == ".safetensors":
@@ -149,7 +151,7 @@ def load_nets(folder: Path, family, state: dict[str, Any] | None = None) -> dict
         prefix = f"{name}/"
         sd = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
         try:
-            getattr(net, "module", net).load_state_dict(sd)
+            unwrap(net).load_state_dict(sd)
         except RuntimeError as err:
             raise CheckpointError(
                 f"the checkpoint's {name} does not fit this config's network: {err}"
@@ -159,14 +161,10 @@ def load_nets(folder: Path, family, state: dict[str, Any] | None = None) -> dict
     return state
 
 
-def load_checkpoint(folder: Path, family, data_stream, config_hash: str) -> int:
-    """Restore nets, optimisers, schedules, RNGs and the data stream; returns the step."""
+def load_checkpoint(folder: Path, family, data_stream) -> int:
+    """Restore nets, optimisers, schedules, RNGs and the data stream; returns the step. The
+    config was compared with the run's before (train.loop.check_resumable)."""
     state = read_state(folder)
-    if state["config_hash"] != config_hash:
-        raise CheckpointError(
-            "the checkpoint was written under another config (hash "
-            f"{state['config_hash']} != {config_hash})"
-        )
     load_nets(folder, family, state)
     tensors = load_file(str(folder / state["files"]["state"]))
     for name, opt in family.optimizers.items():

@@ -141,6 +141,11 @@ def convert_global_batchnorm(module: nn.Module) -> nn.Module:
     return module
 
 
+def unwrap(module: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel wrapper (or the module itself)."""
+    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+
+
 def wrap(module: nn.Module, info: Dist, device: torch.device, sync_bn: bool = False) -> nn.Module:
     """DistributedDataParallel around `module` when running on several processes.
 

@@ -4,7 +4,7 @@
         for k steps:  sample m real examples and m noise vectors; update D
         sample m noise vectors; update G
 
-The loop knows no model family: `family.d_step` / `family.g_step` (train/steps.py)
+The loop knows no model family: `family.d_step` / `family.g_step` (ganforge/families/)
 do the updates. Everything else here is bookkeeping: seeds, logging, snapshots,
 checkpoints, divergence checks. Rank 0 alone writes to the run directory.
 
@@ -25,9 +25,10 @@ from pathlib import Path
 import torch
 
 from ganforge.config import RESUMABLE_KEYS, Config, config_diff, load_saved_config, save_config
-from ganforge.data import build_data
+from ganforge.families import build_family, load_data
+from ganforge.rundir import RunDir
 from ganforge.train import checkpoint, distributed, speed
-from ganforge.train.steps import build_family
+from ganforge.validate import validate
 from ganforge.viz import save_image_grid, save_points, save_scatter
 
 
@@ -41,18 +42,17 @@ class ResumeError(ValueError):
 
 # data.batch_size is per process: a run may resume on another number of processes as long
 # as the global batch, data.batch_size x processes, stays the same.
-HASH_IGNORES = RESUMABLE_KEYS + ("data.batch_size",)
-PROCESSES_FILE = "processes.json"  # {"processes": W, "global_batch_size": W x batch_size}
+RESUME_IGNORES = RESUMABLE_KEYS + ("data.batch_size",)
 
 
-def saved_processes(run_dir: Path) -> int:
-    """How many processes trained the run in `run_dir` (1 for runs that never said)."""
-    path = run_dir / PROCESSES_FILE
+def saved_processes(run: RunDir) -> int:
+    """How many processes trained the run (1 for runs that never said)."""
+    path = run.processes
     return int(json.loads(path.read_text())["processes"]) if path.is_file() else 1
 
 
 def check_resumable(saved: Config, wanted: Config, saved_world: int = 1, world: int = 1) -> None:
-    diff = config_diff(saved, wanted, ignore=HASH_IGNORES)
+    diff = config_diff(saved, wanted, ignore=RESUME_IGNORES)
     before, after = saved.data.batch_size * saved_world, wanted.data.batch_size * world
     if before != after:
         hint = f", so data.batch_size={before // world}" if before % world == 0 else ""
@@ -99,18 +99,19 @@ def save_snapshot(family, fixed, data, path: Path) -> None:
         else:
             save_points(samples, path.with_suffix(".png"), real, title=path.stem)
     else:
-        nrow = family.num_classes if getattr(family, "class_rows", False) else None
+        nrow = family.num_classes if family.class_rows else None
         save_image_grid(samples, path.with_suffix(".png"), nrow=nrow)
 
 
 def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
     """Train `cfg` into `run_dir`, or continue the run there when `resume`."""
-    run_dir = Path(run_dir)
+    validate(cfg)
+    run = RunDir(run_dir)
+    run_dir = run.path
     info, device = distributed.setup(cfg.device)
     if resume:
-        check_resumable(load_saved_config(run_dir / "config.yaml"), cfg,
-                        saved_processes(run_dir), info.world)
-    elif (run_dir / "checkpoint" / "state.json").exists():
+        check_resumable(load_saved_config(run.config), cfg, saved_processes(run), info.world)
+    elif run.has_checkpoint():
         raise FileExistsError(
             f"{run_dir} already holds a run; use --resume {run_dir} to continue it, "
             "or choose another --out"
@@ -120,38 +121,37 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
     # of which each process takes its own slice (see Family.global_randn).
     t = cfg.train
     torch.manual_seed(cfg.seed)
-    data = build_data(cfg, info.rank, info.world)
-    if cfg.data.on_device:
+    data = load_data(cfg, info.rank, info.world)
+    if cfg.speed.on_device:
         speed.move_data_(data.stream, device)
     family = build_family(cfg, data, device)
     family.rank, family.world = info.rank, info.world
-    speed.check_switches(cfg, family)
-    if t.channels_last:
+    if cfg.speed.channels_last:
         speed.channels_last_(family.nets.values())
     family.wrap_nets(lambda net: distributed.wrap(net, info, device, sync_bn=t.sync_bn))
-    if t.compile:  # nets a penalty differentiates twice stay eager
-        skip = getattr(family, "double_backward_nets", ())
-        speed.compile_nets(family.nets[n] for n in family.trainable if n not in skip)
+    if cfg.speed.compile:  # nets a penalty differentiates twice stay eager
+        speed.compile_nets(family.nets[n] for n in family.trainable
+                           if n not in family.double_backward_nets)
 
-    config_hash = cfg.hash(ignore=HASH_IGNORES)
     start = 0
     if resume:
-        start = checkpoint.load_checkpoint(run_dir / "checkpoint", family, data.stream, config_hash)
+        start = checkpoint.load_checkpoint(run.checkpoint, family, data.stream)
 
     writer = None
     if info.main:
-        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-        save_config(cfg, run_dir / "config.yaml")
-        (run_dir / PROCESSES_FILE).write_text(json.dumps(
+        run.samples.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, run.config)
+        run.processes.write_text(json.dumps(
             {"processes": info.world, "global_batch_size": cfg.data.batch_size * info.world}))
         from torch.utils.tensorboard import SummaryWriter
 
-        writer = SummaryWriter(str(run_dir / "tb"), purge_step=start if resume else None)
+        writer = SummaryWriter(str(run.tb), purge_step=start if resume else None)
     fixed = family.fixed_inputs(t.sample_count, seed=cfg.seed + 12345)
-    metrics_file = run_dir / "metrics.jsonl"
+    metrics_file = run.metrics
     if resume and info.main and metrics_file.exists():  # drop rows logged after the checkpoint
         rows = [r for r in metrics_file.read_text().splitlines() if r]
-        metrics_file.write_text("".join(r + "\n" for r in rows if json.loads(r)["step"] <= start))
+        kept = "".join(r + "\n" for r in rows if json.loads(r)["step"] <= start)
+        checkpoint.atomic_write(metrics_file, lambda p: p.write_text(kept))
 
     bar = None
     if info.main and t.progress:
@@ -162,9 +162,9 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
     window_start, window_steps = time.perf_counter(), 0
     for step in range(start, t.steps):
         logs: dict[str, torch.Tensor] = {}
-        for _ in range(t.d_steps):  # k discriminator steps on fresh minibatches
+        for i in range(t.d_steps):  # k discriminator steps on fresh minibatches
             batch = data.stream.next()
-            logs.update(family.d_step(batch, step))
+            logs.update(family.d_step(batch, step, before_g=i == t.d_steps - 1))
         logs.update(family.g_step(batch, step))  # then one generator step
         for scheduler in family.schedulers.values():
             scheduler.step()
@@ -194,10 +194,9 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
                     writer.add_scalar(k, v, done)
             window_start, window_steps = time.perf_counter(), 0
         if done % t.sample_every == 0 or done == t.steps:
-            save_snapshot(family, fixed, data, run_dir / "samples" / f"step_{done:07d}")
+            save_snapshot(family, fixed, data, run.sample_grid(done))
         if done % t.checkpoint_every == 0 or done == t.steps:
-            checkpoint.save_checkpoint(run_dir / "checkpoint", done, family,
-                                       data.stream.state_dict(), config_hash)
+            checkpoint.save_checkpoint(run.checkpoint, done, family, data.stream.state_dict())
     if bar is not None:
         bar.close()
     if writer is not None:

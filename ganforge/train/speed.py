@@ -1,21 +1,23 @@
 """Speed switches: mixed precision, compilation, memory format, data placement.
 
-Each switch is a config key and off by default; benchmarks/README.md says what each buys where.
+Each switch is a key of the config's `speed` section and off by default; benchmarks/README.md
+says what each buys where.
 
-    train.amp=bf16|fp16    forward passes under autocast; fp16 adds a GradScaler
-    train.compile=true     torch.compile the forward (and backward) of every trained net
-    train.channels_last    NHWC memory format for the weights of conv nets
-    train.reuse_fake=true  the G step reuses the D step's G(z) (the PyTorch DCGAN example's loop)
-    train.joint_d_forward  D scores the real and the generated half in one forward pass (one
+    speed.amp=bf16|fp16    forward passes under autocast; fp16 adds a GradScaler
+    speed.compile=true     torch.compile the forward (and backward) of every trained net
+    speed.channels_last    NHWC memory format for the weights of conv nets
+    speed.reuse_fake=true  the G step reuses the D step's G(z) (the PyTorch DCGAN example's loop)
+    speed.joint_d_forward  D scores the real and the generated half in one forward pass (one
                            pass over 2m samples, not two over m: the same numbers for a D
                            without batch statistics, so it is refused for batch norm and
                            minibatch std; spectral norm then runs one power iteration per D
                            step instead of two)
-    optim.fused=true       one fused Adam kernel per optimiser (see `steps.make_adam`)
-    data.on_device=true    the in-memory data set lives on the training device
+    speed.fused=true       one fused Adam kernel per optimiser (see `families.base.make_adam`)
+    speed.on_device=true   the in-memory data set lives on the training device
 
-The loop calls `check_switches`, `channels_last_`, `compile_nets` and `move_data_`; a model
-family that supports mixed precision builds a `Precision` and routes its updates through it.
+The loop calls `check_switches`, `channels_last_`, `compile_nets` and `move_data_`; every
+family routes its updates through a `Precision` (float32 unless it lists "amp" among its
+`speed_switches`).
 """
 
 from __future__ import annotations
@@ -26,16 +28,18 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from ganforge.train.distributed import unwrap
+
 AMP_MODES = ("none", "bf16", "fp16")
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def check_amp(mode: str, device: torch.device) -> None:
     if mode not in AMP_MODES:
-        raise ValueError(f"unknown train.amp {mode!r}; valid: {', '.join(AMP_MODES)}")
+        raise ValueError(f"unknown speed.amp {mode!r}; valid: {', '.join(AMP_MODES)}")
     if mode == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise ValueError("train.amp=bf16 needs a GPU with bfloat16 support (Ampere or newer); "
-                         "use train.amp=fp16 on this GPU")
+        raise ValueError("speed.amp=bf16 needs a GPU with bfloat16 support (Ampere or newer); "
+                         "use speed.amp=fp16 on this GPU")
 
 
 class Precision:
@@ -101,17 +105,15 @@ class Precision:
 
 
 def check_switches(cfg, family) -> None:
-    """Refuse switches the family or the objective cannot honour, with the reason."""
-    t = cfg.train
-    check_amp(t.amp, torch.device(cfg.device.split(":")[0]))
-    name = cfg.train.family
-    if t.amp != "none" and not getattr(family, "supports_amp", False):
-        raise ValueError(f"train.amp={t.amp} is implemented for train.family=gan only, not "
-                         f"{name}; use train.amp=none")
-    for switch in ("reuse_fake", "joint_d_forward"):
-        if getattr(t, switch) and not getattr(family, f"supports_{switch}", False):
-            raise ValueError(f"train.{switch} is implemented for train.family=gan only, not "
-                             f"{name}")
+    """Refuse switches the family cannot honour, with the reason."""
+    s = cfg.speed
+    check_amp(s.amp, torch.device(cfg.device.split(":")[0]))
+    asked = {"amp": s.amp != "none", "reuse_fake": s.reuse_fake,
+             "joint_d_forward": s.joint_d_forward}
+    for switch, on in asked.items():
+        if on and switch not in family.speed_switches:
+            raise ValueError(f"speed.{switch} is not implemented for train.family={family.name}; "
+                             f"it honours: {', '.join(sorted(family.speed_switches)) or 'none'}")
 
 
 def channels_last_(nets: Iterable[nn.Module]) -> None:
@@ -132,7 +134,7 @@ def compile_nets(nets: Iterable[nn.Module], backend: str = "inductor") -> None:
     must be left out (see `Family.double_backward_nets`).
     """
     for net in nets:
-        getattr(net, "module", net).compile(backend=backend)
+        unwrap(net).compile(backend=backend)
 
 
 def move_data_(stream, device: torch.device) -> None:
@@ -141,9 +143,5 @@ def move_data_(stream, device: torch.device) -> None:
     Batches are then gathered on the device: no host-to-device copy per step. Toy streams
     draw fresh samples on the CPU and are left as they are.
     """
-    if device.type == "cpu":
-        return
-    if hasattr(stream, "tensors"):
-        stream.tensors = {k: v.to(device) for k, v in stream.tensors.items()}
-    for sub in getattr(stream, "streams", {}).values():
-        move_data_(sub, device)
+    if device.type != "cpu":
+        stream.to_(device)

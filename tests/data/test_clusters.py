@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from ganforge.config import load_config
-from ganforge.data import build_data
 from ganforge.data.clusters import kmeans_labels
-from ganforge.train.steps import build_family
+from ganforge.families import build_family, load_data
+from ganforge.run import build
 
 CLUSTERED = {"data.clusters": 6, "model.num_classes": 6, "model.head": "projection",
              "model.g_width": 8, "model.d_width": 8, "data.batch_size": 8}
@@ -49,7 +49,7 @@ def test_kmeans_refuses_impossible_cluster_counts(k):
 
 def _family(**extra):
     cfg = load_config("digits-cgan", dict(CLUSTERED, **{"data.labels": False}, **extra))
-    data = build_data(cfg)
+    data = load_data(cfg)
     return data, build_family(cfg, data, torch.device("cpu"))
 
 
@@ -89,7 +89,7 @@ def test_inconsistent_cluster_settings_are_refused(overrides, message):
     settings.update(overrides)
     cfg = load_config("digits-cgan", settings)
     with pytest.raises(ValueError, match=message):
-        build_family(cfg, build_data(cfg), torch.device("cpu"))
+        build(cfg)
 
 
 def test_global_categorical_slices_one_global_draw():

@@ -10,7 +10,6 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ganforge.config import load_config
-from ganforge.data import build_data
 from ganforge.data.images import load_image_set
 from ganforge.data.paired import (
     PAIRED_TASKS,
@@ -20,6 +19,8 @@ from ganforge.data.paired import (
     photo_crops,
     stroke_halves,
 )
+from ganforge.families import load_data
+from ganforge.validate import validate
 
 DIGIT_TASKS = ("edges", "denoise", "inpaint", "superres")
 
@@ -108,10 +109,10 @@ def test_input_draws_are_refused_where_inputs_are_not_random():
     with pytest.raises(ValueError, match=">= 1"):
         load_paired("inpaint", "train", draws=0)
     cfg = load_config("digits-dcgan", {"data.input_draws": 2})
-    with pytest.raises(ValueError, match="not to a gan run"):
-        build_data(cfg)
+    with pytest.raises(ValueError, match="data.input_draws=2: not used by train.family=gan"):
+        validate(cfg)
     cfg = load_config("pix2pix-inpaint", {"data.input_draws": 2})
-    assert len(build_data(cfg).stream.tensors["a"]) == 8000
+    assert len(load_data(cfg).stream.tensors["a"]) == 8000
 
 
 def test_inpaint_holes_are_one_square_each_inside_the_margin():

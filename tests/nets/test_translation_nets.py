@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from ganforge.data.paired import grayscale
-from ganforge.nets.cyclegan import ResnetGenerator
+from ganforge.nets.cyclegan import ResNetTranslator
 from ganforge.nets.pix2pix import (
     LumaChromaGenerator,
     PatchDiscriminator,
@@ -39,7 +39,7 @@ def test_default_networks_match_the_reference_sizes():
     # its defaults: pix2pix facades G 54.414 M, D 2.769 M; CycleGAN G 11.378 M, D 2.765 M.
     g = UNetGenerator(3, 3, 256, norm="batch")
     d = PatchDiscriminator(6, norm="batch")
-    r = ResnetGenerator(3, 3, n_blocks=9)
+    r = ResNetTranslator(3, 3, n_blocks=9)
     d_cycle = PatchDiscriminator(3, norm="instance")
     assert g.channels == [64, 128, 256, 512, 512, 512, 512, 512]
     assert round(n_params(g) / 1e6, 3) == 54.414
@@ -150,14 +150,14 @@ def test_patch_n_layers_rejects_unknown_sizes():
     [(28, 2, 2, 1, 1), (32, 2, 1, 3, 1), (64, 3, 0, 3, 3), (20, 1, 1, 1, 3), (256, 2, 1, 3, 3)],
 )
 def test_resnet_generator_shapes(size, n_down, blocks, in_ch, out_ch):
-    g = ResnetGenerator(in_ch, out_ch, width=2, n_blocks=blocks, n_downsampling=n_down)
+    g = ResNetTranslator(in_ch, out_ch, width=2, n_blocks=blocks, n_downsampling=n_down)
     y = g(torch.randn(2, in_ch, size, size))
     assert y.shape == (2, out_ch, size, size)
     assert y.abs().max() <= 1.0
 
 
 def test_resnet_generator_layout_matches_johnson():
-    g = ResnetGenerator(3, 3, width=8, n_blocks=9)
+    g = ResNetTranslator(3, 3, width=8, n_blocks=9)
     convs = [m for m in g.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     # c7s1-64, d128, d256, 9 x (2 convs of 256), u128, u64, c7s1-3 (here at width 8, not 64)
     assert [c.out_channels for c in convs] == [8, 16, 32] + [32] * 18 + [16, 8, 3]
@@ -166,7 +166,7 @@ def test_resnet_generator_layout_matches_johnson():
 
 
 def test_resnet_generator_size_error_is_clear():
-    g = ResnetGenerator(1, 1, width=2, n_blocks=1, n_downsampling=3)
+    g = ResNetTranslator(1, 1, width=2, n_blocks=1, n_downsampling=3)
     with pytest.raises(ValueError, match="divisible by 8, got 28x28"):
         g(torch.randn(1, 1, 28, 28))
 

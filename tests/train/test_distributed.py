@@ -5,7 +5,7 @@ processes; every process also dumps the weights it ends with. The tests then che
 
 - the two processes hold bitwise identical weights,
 - 2 processes with batch m/2 each end where 1 process with batch m ends (|diff| < 1e-5), for
-  MLPs, for WGAN-GP (double backward through DDP), for train.reuse_fake, for batch-norm
+  MLPs, for WGAN-GP (double backward through DDP), for speed.reuse_fake, for batch-norm
   DCGANs with train.sync_bn=true and for pix2pix with the PatchGAN's class head, while
   without sync_bn the batch-norm run does not match (the test can fail),
 - a 2-process run resumes on 1 process and ends where a 1-process run ends.
@@ -24,11 +24,10 @@ from safetensors.torch import load_file
 from torch import nn
 
 from ganforge.config import load_config
-from ganforge.data import build_data
+from ganforge.families import build_family, load_data
 from ganforge.train import checkpoint
 from ganforge.train.distributed import GlobalBatchNorm, convert_global_batchnorm
 from ganforge.train.loop import ResumeError, train
-from ganforge.train.steps import build_family
 
 TOL = 1e-5
 QUIET = {"train.progress": False, "train.sample_every": 1000, "train.log_every": 2,
@@ -47,7 +46,7 @@ JOBS = {
                              "loss.name": "wgan-gp", "train.d_steps": 2}),
     # G's DDP forward in the D step, its backward in the G step
     "reuse_fake": ("toy-ring", {**MLP, "data.batch_size": GLOBAL_BATCH["toy"],
-                                "train.reuse_fake": True}),
+                                "speed.reuse_fake": True}),
     "sync_bn": ("digits-dcgan", {**DCGAN, "data.batch_size": GLOBAL_BATCH["digits"],
                                  "train.sync_bn": True}),
     "local_bn": ("digits-dcgan", {**DCGAN, "data.batch_size": GLOBAL_BATCH["digits"]}),
@@ -69,7 +68,7 @@ WORKER = textwrap.dedent('''
     from ganforge.train import loop
     from ganforge.cli import main
     from ganforge.train import distributed
-    from ganforge.train.steps import unwrap
+    from ganforge.train.distributed import unwrap
 
     jobs, out = json.loads(sys.argv[1]), sys.argv[2]
     families = []
@@ -128,7 +127,7 @@ def final_weights(run):
 def initial_weights(cfg):
     """The weights every run of `cfg` starts from (the loop seeds before building the nets)."""
     torch.manual_seed(cfg.seed)
-    family = build_family(cfg, build_data(cfg), torch.device("cpu"))
+    family = build_family(cfg, load_data(cfg), torch.device("cpu"))
     return {f"{n}/{k}": v for n, net in family.nets.items() for k, v in net.state_dict().items()}
 
 

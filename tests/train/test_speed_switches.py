@@ -44,13 +44,13 @@ def check_curve(curve, plain, tol):
 
 
 @pytest.mark.parametrize("name,switch,tol", [
-    ("channels_last", {"train.channels_last": True}, 1e-5),
-    ("fused_adam", {"optim.fused": True}, 1e-5),
-    ("bf16", {"train.amp": "bf16"}, 0.03),
-    ("fp16", {"train.amp": "fp16"}, 0.03),
-    ("reuse_fake", {"train.reuse_fake": True}, 0.03),  # same algorithm, other noise draws
+    ("channels_last", {"speed.channels_last": True}, 1e-5),
+    ("fused_adam", {"speed.fused": True}, 1e-5),
+    ("bf16", {"speed.amp": "bf16"}, 0.03),
+    ("fp16", {"speed.amp": "fp16"}, 0.03),
+    ("reuse_fake", {"speed.reuse_fake": True}, 0.03),  # same algorithm, other noise draws
     # benchmarks/throughput.py's best switches for conv nets, together
-    ("best", {"train.amp": "bf16", "train.reuse_fake": True, "optim.fused": True}, 0.03),
+    ("best", {"speed.amp": "bf16", "speed.reuse_fake": True, "speed.fused": True}, 0.03),
 ])
 def test_switch_trains_like_the_plain_run(tmp_path, plain, name, switch, tol):
     out, curve = run(tmp_path, name, **switch)
@@ -73,7 +73,7 @@ def test_switch_trains_like_the_plain_run(tmp_path, plain, name, switch, tol):
 ])
 def test_joint_d_forward_gives_the_curves_of_two_passes(tmp_path, over, tol):
     _, separate = run(tmp_path, "separate", **over)
-    _, joint = run(tmp_path, "joint", **over, **{"train.joint_d_forward": True})
+    _, joint = run(tmp_path, "joint", **over, **{"speed.joint_d_forward": True})
     check_curve(joint, separate, tol)
 
 
@@ -82,7 +82,7 @@ def test_compiled_nets_train_like_eager_ones(tmp_path, plain, monkeypatch):
     # inductor's C++ code generation, which takes ~50 s cold on 2 shared cores
     monkeypatch.setattr(speed, "compile_nets",
                         functools.partial(speed.compile_nets, backend="aot_eager"))
-    _, curve = run(tmp_path, "compiled", **{"train.compile": True})
+    _, curve = run(tmp_path, "compiled", **{"speed.compile": True})
     check_curve(curve, plain, 1e-5)
 
 
@@ -90,14 +90,14 @@ def test_compiled_nets_train_like_eager_ones(tmp_path, plain, monkeypatch):
                     reason="inductor compiles the 4 graphs in ~50 s cold (22 s with a warm "
                            "cache) on 2 shared CPU cores; set GANFORGE_SLOW_TESTS=1")
 def test_inductor_compiled_nets_train_like_eager_ones(tmp_path, plain):
-    _, curve = run(tmp_path, "inductor", **{"train.compile": True})
+    _, curve = run(tmp_path, "inductor", **{"speed.compile": True})
     check_curve(curve, plain, 1e-4)
 
 
 def test_compile_leaves_doubly_differentiated_nets_eager(tmp_path, monkeypatch):
     compiled = []
     monkeypatch.setattr(speed, "compile_nets", lambda nets: compiled.extend(nets))
-    over = {**BASE, "train.steps": 1, "train.compile": True, "model.d_norm": "layer"}
+    over = {**BASE, "train.steps": 1, "speed.compile": True, "model.d_norm": "layer"}
     train(load_config("digits-dcgan", {**over, "loss.name": "wgan-gp"}), tmp_path / "gp")
     assert [type(n).__name__ for n in compiled] == ["DCGANGenerator"]
     compiled.clear()
@@ -106,15 +106,15 @@ def test_compile_leaves_doubly_differentiated_nets_eager(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("preset,over,message", [
-    ("digits-dcgan", {"train.amp": "fp8"}, "unknown train.amp 'fp8'; valid: none, bf16, fp16"),
-    ("digits-dcgan", {"train.amp": "fp16", "loss.name": "wgan-gp", "model.d_norm": "layer"},
-     "use train.amp=bf16"),
-    ("digits-dcgan", {"train.reuse_fake": True, "train.d_steps": 2}, "needs train.d_steps=1"),
-    ("digits-began", {"train.amp": "bf16"}, "train.family=gan only, not began"),
-    ("digits-began", {"train.joint_d_forward": True}, "train.family=gan only, not began"),
-    ("digits-dcgan", {"train.joint_d_forward": True, "data.image_size": 16},  # 8 px: no BN in D
+    ("digits-dcgan", {"speed.amp": "fp8"}, "unknown speed.amp 'fp8'; valid: none, bf16, fp16"),
+    ("digits-dcgan", {"speed.amp": "fp16", "loss.name": "wgan-gp", "model.d_norm": "layer"},
+     "use speed.amp=bf16"),
+    ("digits-dcgan", {"speed.reuse_fake": True, "train.d_steps": 2}, "needs train.d_steps=1"),
+    ("digits-began", {"speed.amp": "bf16"}, "not implemented for train.family=began"),
+    ("digits-began", {"speed.joint_d_forward": True}, "not implemented for train.family=began"),
+    ("digits-dcgan", {"speed.joint_d_forward": True, "data.image_size": 16},  # 8 px: no BN in D
      "use it with model.d_norm=none"),
-    ("digits-dcgan", {"train.joint_d_forward": True, "model.d_norm": "layer",
+    ("digits-dcgan", {"speed.joint_d_forward": True, "model.d_norm": "layer",
                       "model.minibatch_std": True}, "minibatch std mix real"),
 ])
 def test_switches_that_cannot_apply_are_refused(tmp_path, preset, over, message):

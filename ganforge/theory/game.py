@@ -9,7 +9,8 @@ generator's density p_g = N(b, a^2) is known in closed form, so:
 
 `check_optimal_discriminator` trains D alone against a fixed G and measures the gap
 to D*; `check_value_identity` integrates V(G, D*) and the JSD independently;
-`train_game` plays Algorithm 1 and records snapshots for the paper's Figure 1.
+`train_game` plays Algorithm 1 and records snapshots for the paper's Figure 1;
+`run_all` runs every check of `ganforge theory`, the divergence estimates included.
 """
 
 from __future__ import annotations
@@ -21,17 +22,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import integrate, stats
 from torch import nn
 
 from ganforge import objectives
+from ganforge.theory.divergences import divergence_checks
+from ganforge.theory.gaussians import Gaussian, density, integrate_over_span, jsd_gaussians, sample
 
-DATA_MU, DATA_SIGMA = 4.0, 0.5
+DATA: Gaussian = (4.0, 0.5)  # p_data = N(4, 0.5^2)
 GRID = np.linspace(-2.0, 8.0, 2001)
-
-
-def normal_pdf(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
-    return stats.norm.pdf(x, mu, sigma)
 
 
 def optimal_discriminator(x: np.ndarray, p_data, p_g) -> np.ndarray:
@@ -40,38 +38,11 @@ def optimal_discriminator(x: np.ndarray, p_data, p_g) -> np.ndarray:
     return pd / (pd + pg)
 
 
-def _integrate(f, lo: float, hi: float) -> float:
-    value, _ = integrate.quad(f, lo, hi, limit=400, epsabs=1e-12, epsrel=1e-10)
-    return value
-
-
-def _support(*gaussians: tuple[float, float]) -> tuple[float, float]:
-    lo = min(mu - 12 * s for mu, s in gaussians)
-    hi = max(mu + 12 * s for mu, s in gaussians)
-    return lo, hi
-
-
-def jsd_gaussians(p: tuple[float, float], q: tuple[float, float]) -> float:
-    """JSD(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q) / 2, by quadrature (nats)."""
-    lo, hi = _support(p, q)
-
-    def half_kl(a, b):
-        def f(x):
-            pa, pb = normal_pdf(x, *a), normal_pdf(x, *b)
-            m = 0.5 * (pa + pb)
-            return 0.5 * pa * math.log(pa / m) if pa > 0 else 0.0
-
-        return _integrate(f, lo, hi)
-
-    return half_kl(p, q) + half_kl(q, p)
-
-
-def value_at_optimum(p: tuple[float, float], q: tuple[float, float]) -> float:
+def value_at_optimum(p: Gaussian, q: Gaussian) -> float:
     """V(G, D*) = E_{p_data}[log D*(x)] + E_{p_g}[log(1 - D*(x))], by quadrature."""
-    lo, hi = _support(p, q)
 
-    def f(x):
-        pd, pg = normal_pdf(x, *p), normal_pdf(x, *q)
+    def integrand(x: float) -> float:
+        pd, pg = density(x, p), density(x, q)
         if pd + pg == 0:
             return 0.0
         d = pd / (pd + pg)
@@ -82,10 +53,10 @@ def value_at_optimum(p: tuple[float, float], q: tuple[float, float]) -> float:
             out += pg * math.log1p(-d)
         return out
 
-    return _integrate(f, lo, hi)
+    return integrate_over_span(integrand, p, q)
 
 
-def check_value_identity(p=(DATA_MU, DATA_SIGMA), q=(3.0, 1.0)) -> dict[str, float]:
+def check_value_identity(p: Gaussian = DATA, q: Gaussian = (3.0, 1.0)) -> dict[str, float]:
     """Theorem 1: |V(G, D*) - (-log 4 + 2 JSD)|, the two sides integrated independently."""
     v = value_at_optimum(p, q)
     jsd = jsd_gaussians(p, q)
@@ -125,10 +96,6 @@ class AffineGenerator(nn.Module):
         return self.b + self.log_a.exp() * z
 
 
-def _data(n: int, g: torch.Generator) -> torch.Tensor:
-    return DATA_MU + DATA_SIGMA * torch.randn(n, generator=g)
-
-
 def check_optimal_discriminator(g_params=(3.0, 1.0), steps: int = 3000, batch: int = 4096,
                                 seed: int = 0, quadrature: bool = False) -> dict[str, float]:
     """Prop. 1: train D alone (max_D V) against fixed G; gap to D* where the densities matter.
@@ -147,7 +114,7 @@ def check_optimal_discriminator(g_params=(3.0, 1.0), steps: int = 3000, batch: i
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     obj = objectives.get_objective("minimax")
     grid = torch.tensor(GRID, dtype=torch.float32)
-    pd, pg = normal_pdf(GRID, DATA_MU, DATA_SIGMA), normal_pdf(GRID, *g_params)
+    pd, pg = density(GRID, DATA), density(GRID, g_params)
     dx = float(GRID[1] - GRID[0])
     w_data, w_g = torch.tensor(pd * dx, dtype=torch.float32), torch.tensor(pg * dx, dtype=torch.float32)
     for _ in range(steps):
@@ -155,7 +122,7 @@ def check_optimal_discriminator(g_params=(3.0, 1.0), steps: int = 3000, batch: i
             logits = d(grid)  # -V(D) = -sum_x [p_data log sigmoid(l) + p_g log(1 - sigmoid(l))] dx
             loss = (w_data * F.softplus(-logits)).sum() + (w_g * F.softplus(logits)).sum()
         else:
-            real, fake = _data(batch, g), gen(torch.randn(batch, generator=g))
+            real, fake = sample(DATA, batch, g), gen(torch.randn(batch, generator=g))
             loss = obj.d_loss(d(real), d(fake))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -191,7 +158,7 @@ class GameResult:
 def _d_mean(d: nn.Module, gen: torch.Generator) -> float:
     """E_{x ~ p_data}[D(x)]: near 1 while D tells data apart, 1/2 at the equilibrium."""
     with torch.no_grad():
-        return float(torch.sigmoid(d(_data(20000, gen))).mean())
+        return float(torch.sigmoid(d(sample(DATA, 20000, gen))).mean())
 
 
 def train_game(steps: int = 1000, k: int = 1, batch: int = 512, seed: int = 0,
@@ -217,14 +184,14 @@ def train_game(steps: int = 1000, k: int = 1, batch: int = 512, seed: int = 0,
             d_grid = torch.sigmoid(d(torch.tensor(GRID, dtype=torch.float32))).numpy()
         params = gen.params
         result.snapshots.append(GameSnapshot(
-            step, params, d_grid, jsd_gaussians((DATA_MU, DATA_SIGMA), params),
+            step, params, d_grid, jsd_gaussians(DATA, params),
             _d_mean(d, torch.Generator().manual_seed(1))))
 
     for step in range(steps):
         if step in snapshot_steps:
             snap(step)
         for _ in range(k):
-            real = _data(batch, g)
+            real = sample(DATA, batch, g)
             fake = gen(torch.randn(batch, generator=g)).detach()
             loss_d = obj.d_loss(d(real), d(fake))
             opt_d.zero_grad(set_to_none=True)
@@ -250,10 +217,10 @@ def draw_figure1(result: GameResult, path: Path | str) -> None:
     shots = result.snapshots[-4:]
     fig, axes = plt.subplots(1, len(shots), figsize=(3.2 * len(shots), 2.8), dpi=110, sharey=True)
     rng = np.random.default_rng(0)
-    data_x = rng.normal(DATA_MU, DATA_SIGMA, 60)
-    pd = normal_pdf(GRID, DATA_MU, DATA_SIGMA)
+    data_x = rng.normal(*DATA, 60)
+    pd = density(GRID, DATA)
     for ax, s, letter in zip(np.atleast_1d(axes), shots, "abcd"):
-        pg = normal_pdf(GRID, *s.g_params)
+        pg = density(GRID, s.g_params)
         ax.plot(GRID, pd / pd.max(), color="black", lw=0.8, alpha=0.5, label="p_data")
         ax.scatter(data_x, np.zeros_like(data_x) + 0.02, s=6, color="black")
         ax.plot(GRID, pg / pd.max(), color="green", lw=1.5, label="p_g")
@@ -294,14 +261,5 @@ def run_all(out_dir: Path | str | None = None, quick: bool = False,
         draw_figure1(game, Path(out_dir) / "figure1.png")
         report["figure1"] = str(Path(out_dir) / "figure1.png")
     if not quick:
-        report["divergences"] = check_divergences(seed=seed)
+        report["divergences"] = divergence_checks(seed=seed)
     return report
-
-
-def check_divergences(seed: int = 0) -> list[dict[str, object]]:
-    """f-GAN bounds and the WGAN-GP estimate of W1 against exact values (ganforge.variational)."""
-    from ganforge import variational
-
-    return variational.divergence_checks(seed=seed)
-
-

@@ -15,13 +15,14 @@ from safetensors.torch import load_file
 
 from ganforge.api import load_run
 from ganforge.config import load_config, preset_names
-from ganforge.data import IMAGE_SETS, build_data
+from ganforge.data import IMAGE_SETS
+from ganforge.families import BEGANFamily, GANFamily, build_family, load_data
 from ganforge.nets.began import BEGANDiscriminator, BEGANGenerator
+from ganforge.run import build
 from ganforge.train.loop import train
-from ganforge.train.steps import BEGANFamily, GANFamily, build_family
 
 TINY = {
-    "data.batch_size": 8, "model.g_width": 8, "model.d_width": 8, "model.hidden": 8,
+    "data.batch_size": 8, "model.g_width": 8, "model.d_width": 8,
     "train.steps": 2, "train.log_every": 1, "train.sample_every": 2, "train.checkpoint_every": 2,
     "train.progress": False,
 }
@@ -49,6 +50,8 @@ def image_folder(tmp_path_factory) -> Path:
 
 def tiny_config(preset: str, image_folder: Path, **extra):
     overrides = dict(TINY, **extra)
+    if load_config(preset).model.arch == "began":
+        overrides["model.hidden"] = 8
     if load_config(preset).data.name == "folder":
         overrides["data.path"] = str(image_folder)
     return load_config(preset, overrides)
@@ -87,10 +90,10 @@ def test_folder_preset_without_a_path_says_what_is_missing(tmp_path):
 
 
 def _began_family(lambda_k: float = 0.001, gamma: float = 0.5):
-    cfg = load_config("digits-began", dict(TINY, **{"loss.began_lambda_k": lambda_k,
-                                                   "loss.began_gamma": gamma}))
+    cfg = load_config("digits-began", dict(TINY, **{"began.lambda_k": lambda_k,
+                                                   "began.gamma": gamma}))
     torch.manual_seed(0)
-    data = build_data(cfg)
+    data = load_data(cfg)
     return cfg, data, build_family(cfg, data, torch.device("cpu"))
 
 
@@ -124,7 +127,7 @@ def test_began_k_follows_the_equilibrium_rule_in_the_logged_values(tmp_path, ima
     a large lambda_k makes k move far from 0 within three steps."""
     lambda_k, gamma = 0.5, 0.5
     rows = run_tiny("digits-began", tmp_path / "run", image_folder, **{
-        "train.steps": 3, "loss.began_lambda_k": lambda_k, "loss.began_gamma": gamma})
+        "train.steps": 3, "began.lambda_k": lambda_k, "began.gamma": gamma})
     k = 0.0
     for row in rows:
         k = min(max(k + lambda_k * (gamma * row["loss_real"] - row["loss_fake"]), 0.0), 1.0)
@@ -140,7 +143,7 @@ def test_began_k_follows_the_equilibrium_rule_in_the_logged_values(tmp_path, ima
 
 
 def test_began_resume_continues_with_the_same_k(tmp_path, image_folder):
-    extra = {"train.steps": 3, "loss.began_lambda_k": 0.5}
+    extra = {"train.steps": 3, "began.lambda_k": 0.5}
     straight = run_tiny("digits-began", tmp_path / "straight", image_folder, **extra)
     run_tiny("digits-began", tmp_path / "resumed", image_folder, **dict(extra, **{
         "train.steps": 2}))
@@ -189,16 +192,6 @@ def test_conditional_grid_has_one_row_per_class(preset, tmp_path, image_folder):
             assert np.abs(block - expected[c]).max() <= 1.0
 
 
-def test_ssgan_run_is_evaluated_on_the_test_split(tmp_path, image_folder):
-    from ganforge.semisupervised import evaluate_ssgan_run
-
-    run_tiny("digits-ssgan", tmp_path / "run", image_folder)
-    report = evaluate_ssgan_run(tmp_path / "run")
-    assert report["protocol"]["n_test"] == 1000
-    assert report["protocol"]["labelled_per_class"] == 10
-    assert 0.0 <= report["metrics"]["accuracy"] <= 1.0
-
-
 def test_class_aware_heads_on_an_unconditional_generator(tmp_path, image_folder):
     """model.num_classes=0 keeps G unconditional; D's head still gets the data's 10 classes."""
     rows = run_tiny("digits-cgan", tmp_path / "run", image_folder, **{"model.num_classes": 0})
@@ -207,7 +200,7 @@ def test_class_aware_heads_on_an_unconditional_generator(tmp_path, image_folder)
     assert run.family.conditional_g is False
     assert run.family.D.head.embed.num_embeddings == 10  # projection vectors for 10 classes
     cfg = tiny_config("digits-ssgan", image_folder)
-    family = build_family(cfg, build_data(cfg), torch.device("cpu"))
+    family = build_family(cfg, load_data(cfg), torch.device("cpu"))
     assert family.conditional_g is False
     logits = family.D(torch.zeros(2, 1, 28, 28))
     assert logits.shape == (2, 10)
@@ -222,7 +215,7 @@ def test_class_aware_heads_on_an_unconditional_generator(tmp_path, image_folder)
 def test_inconsistent_class_settings_are_refused(overrides, message, image_folder):
     cfg = tiny_config("digits-acgan", image_folder, **overrides)
     with pytest.raises(ValueError, match=message):
-        build_family(cfg, build_data(cfg), torch.device("cpu"))
+        build(cfg)
 
 
 def test_sample_cli_draws_a_conditional_run_one_row_per_class(tmp_path, image_folder):
@@ -243,21 +236,6 @@ def test_sample_cli_draws_a_conditional_run_one_row_per_class(tmp_path, image_fo
     top = pad + (size + pad)
     block = grid[top : top + size, pad : pad + size].astype(np.float64)
     assert np.abs(block - expected[0]).max() <= 1.0
-
-
-def test_conditional_samples_follow_the_requested_class(tmp_path):
-    """600 steps of digits-cgan (narrow nets): the digits classifier already assigns the
-    generated images to the class G was asked for far more often than chance (10 %)."""
-    from ganforge.evaluation import conditional_accuracy
-
-    overrides = {"model.g_width": 32, "model.d_width": 32, "train.steps": 600, "train.ema": 0.9,
-                 "train.progress": False, "train.sample_every": 600,
-                 "train.checkpoint_every": 600}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train(load_config("digits-cgan", overrides), tmp_path / "run")
-    accuracy = conditional_accuracy(load_run(tmp_path / "run"), 1000)
-    assert accuracy > 0.3, accuracy
 
 
 def test_sample_cli_on_a_clustered_run_and_an_out_of_range_class(tmp_path, image_folder):

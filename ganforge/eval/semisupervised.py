@@ -150,7 +150,7 @@ def evaluate_ssgan_run(run_dir: Path | str, baseline_steps: int = 0,
 
     Returns {"protocol": {...}, "metrics": {"accuracy": ..., ["baseline_accuracy": ...]}}.
     """
-    from ganforge.api import load_run
+    from ganforge.run import load_run
 
     run = load_run(run_dir, device=device)
     cfg = run.cfg

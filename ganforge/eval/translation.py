@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganforge.data.select import evenly_spaced
+
 FAMILIES = ("pix2pix", "cyclegan")
 SSIM_PROTOCOL = "Gaussian window 11x11, sigma 1.5, K1 0.01, K2 0.03, valid windows only"
 
@@ -96,12 +98,6 @@ def translation_metrics(outputs: torch.Tensor, targets: torch.Tensor,
         protocol["class_accuracy"] = ("share of translated test images whose arg-max class is "
                                       "the class of their source digit")
     return metrics, protocol
-
-
-def evenly_spaced(total: int, n: int) -> torch.Tensor:
-    """min(n, total) indices floor(i total / n), i = 0 .. n - 1: every (total / n)-th item."""
-    n = min(n, total)
-    return torch.arange(n) * total // n
 
 
 def held_out_labels(run) -> torch.Tensor | None:

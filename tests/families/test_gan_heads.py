@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.config import load_config
-from ganforge.data import build_data
-from ganforge.train.steps import build_family
+from ganforge.families import build_family, load_data
+from ganforge.run import build
 
 TINY = {"data.clusters": 0, "model.num_classes": 0, "model.head": "plain",
         "data.batch_size": 16, "model.g_width": 8, "model.d_width": 8, "model.latent_code": 4,
@@ -20,7 +20,7 @@ TINY = {"data.clusters": 0, "model.num_classes": 0, "model.head": "plain",
 
 def _family(**overrides):
     cfg = load_config("digits-dcgan", dict(TINY, **overrides))
-    data = build_data(cfg)
+    data = load_data(cfg)
     return cfg, data, build_family(cfg, data, torch.device("cpu"))
 
 
@@ -71,7 +71,7 @@ def test_acgan_d_loss_adds_the_class_cross_entropy_of_reals_and_optionally_fakes
     """L_C for D = CE(C(x), y) [+ CE(C(G(z, c)), c) as in Odena et al.; off: real labels only]."""
     cfg = load_config("digits-acgan", {"data.batch_size": 16, "model.g_width": 8,
                                        "model.d_width": 8, "loss.aux_on_fakes": on_fakes})
-    data = build_data(cfg)
+    data = load_data(cfg)
     family = build_family(cfg, data, torch.device("cpu"))
     batch = data.stream.next()
     torch.manual_seed(5)
@@ -100,7 +100,7 @@ def test_acgan_d_loss_adds_the_class_cross_entropy_of_reals_and_optionally_fakes
 def test_inconsistent_code_settings_are_refused(overrides, message):
     cfg = load_config("digits-dcgan", dict(TINY, **overrides))
     with pytest.raises(ValueError, match=message):
-        build_family(cfg, build_data(cfg), torch.device("cpu"))
+        build(cfg)
 
 
 def test_q_learns_to_read_the_code_back():

@@ -1,8 +1,9 @@
 """pix2pix and CycleGAN families: training lowers the test L1, one G pass per iteration, exact
-CycleGAN resume (image pools included), linear LR decay, evaluation and folder translation,
-and pix2pix's PatchGAN class head (its losses by hand, what it learns, its refusals).
+CycleGAN resume (image pools included), linear LR decay, and pix2pix's PatchGAN class head
+(its losses by hand, what it learns, its refusals).
 
-The cycle and identity losses on hand-made tensors are tested in tests/test_objectives.py."""
+The cycle and identity losses on hand-made tensors are tested in tests/test_objectives.py;
+evaluation and folder translation in tests/eval/test_translation.py."""
 
 from __future__ import annotations
 
@@ -20,19 +21,13 @@ from safetensors.torch import load_file
 
 from ganforge.api import load_run
 from ganforge.config import load_config, preset_names
-from ganforge.data import build_data
 from ganforge.data.paired import load_paired
+from ganforge.families import CycleGANFamily, Pix2PixFamily, build_family, load_data
+from ganforge.families.translation import side_by_side
+from ganforge.nets import ARCHS
 from ganforge.train import checkpoint
 from ganforge.train.loop import train
-from ganforge.train.steps import build_family
-from ganforge.train.translation import (
-    CycleGANFamily,
-    Pix2PixFamily,
-    build_resnet_translator,
-    check_translation_config,
-    side_by_side,
-)
-from ganforge.translate import evaluate_translation, translate_folder
+from ganforge.validate import validate
 
 # the default preset's k-means cluster labels would make these configs class-conditional
 QUIET = {"train.progress": False, "train.log_every": 1, "data.clusters": 0,
@@ -46,7 +41,7 @@ CYCLEGAN_TINY = {
     **QUIET, "train.family": "cyclegan", "data.name": "strokes", "data.batch_size": 4,
     "model.arch": "resnet-translator", "model.g_width": 4, "model.d_width": 4, "model.blocks": 1,
     "model.patch_layers": 2, "model.g_norm": "instance", "model.d_norm": "instance",
-    "loss.name": "lsgan", "loss.pool_size": 6, "optim.lr_decay": "linear",
+    "loss.name": "lsgan", "cyclegan.pool_size": 6, "optim.lr_decay": "linear",
     "optim.decay_start": 0.5, "train.ema": 0.9, "train.sample_count": 4,
 }
 TRANSLATION_PRESETS = ("pix2pix-edges", "pix2pix-denoise", "pix2pix-inpaint", "pix2pix-superres",
@@ -65,7 +60,7 @@ def pix2pix_run(tmp_path_factory):
     cfg = load_config(None, {**PIX2PIX_TINY, "train.steps": 40, "train.sample_every": 40,
                              "train.checkpoint_every": 40})
     torch.manual_seed(cfg.seed)  # what the loop does before building the family
-    untrained = build_family(cfg, build_data(cfg), torch.device("cpu"))
+    untrained = build_family(cfg, load_data(cfg), torch.device("cpu"))
     test = load_paired("edges", "test")
     before = (untrained.translate(test.a) - test.b).abs().mean().item()
     out = quiet_train(cfg, tmp_path_factory.mktemp("p2p") / "run")
@@ -75,7 +70,7 @@ def pix2pix_run(tmp_path_factory):
 def test_translation_families_are_registered_and_presets_exist():
     cfg = load_config(None, {**PIX2PIX_TINY})
     torch.manual_seed(0)
-    assert isinstance(build_family(cfg, build_data(cfg), torch.device("cpu")), Pix2PixFamily)
+    assert isinstance(build_family(cfg, load_data(cfg), torch.device("cpu")), Pix2PixFamily)
     assert set(TRANSLATION_PRESETS) <= set(preset_names())
 
 
@@ -100,46 +95,6 @@ def test_pix2pix_snapshot_is_a_grid_of_input_output_target_strips(pix2pix_run):
     assert strips[:, :, :, :5].abs().sum() == 0 and (strips[:, :, :, 5:] == 1).all()
 
 
-class ConstantClassifier:
-    """A stand-in classifier that always answers class 3."""
-
-    name = "constant-3"
-
-    def protocol(self):
-        return {"name": self.name}
-
-    def probabilities(self, images):
-        p = torch.zeros(images.shape[0], 10, dtype=torch.float64)
-        p[:, 3] = 1.0
-        return p
-
-
-def test_evaluate_translation_reports_every_metric(pix2pix_run):
-    run_dir, _ = pix2pix_run
-    run = load_run(run_dir)
-    result = evaluate_translation(run, n=200, classifier=ConstantClassifier())
-    m = result["metrics"]
-    assert {"l1", "psnr", "ssim", "identity_l1", "identity_psnr", "identity_ssim",
-            "class_accuracy", "class_accuracy_target"} <= m.keys()
-    test = load_paired("edges", "test")
-    every_fifth = slice(0, 1000, 5)  # 200 of the 1000 test pairs, evenly spaced
-    a, b = (test.a[every_fifth].numpy().astype(np.float64),
-            test.b[every_fifth].numpy().astype(np.float64))
-    out = run.family.translate(test.a[every_fifth]).numpy().astype(np.float64)
-    assert abs(m["l1"] - np.abs(out - b).mean()) < 1e-6
-    mse = ((out - b) ** 2).reshape(200, -1).mean(axis=1)
-    assert abs(m["psnr"] - np.mean(10 * np.log10(4.0 / mse))) < 1e-6
-    assert abs(m["identity_l1"] - np.abs(a - b).mean()) < 1e-6
-    assert -1.0 <= m["ssim"] <= 1.0 and m["psnr"] > m["identity_psnr"]
-    share_of_threes = float((test.labels[every_fifth] == 3).double().mean())
-    assert share_of_threes == 0.1  # every class is represented
-    assert abs(m["class_accuracy"] - share_of_threes) < 1e-12
-    assert abs(m["class_accuracy_target"] - share_of_threes) < 1e-12
-    p = result["protocol"]
-    assert p["task"] == "edges" and p["split"] == "test" and p["num_images"] == 200
-    assert p["classifier"] == {"name": "constant-3"} and p["step"] == 40
-
-
 def test_sample_cli_refuses_a_class_for_a_translation_run(pix2pix_run, tmp_path, capsys):
     from ganforge.cli import main
 
@@ -149,38 +104,16 @@ def test_sample_cli_refuses_a_class_for_a_translation_run(pix2pix_run, tmp_path,
     assert not (tmp_path / "x.png").exists()
 
 
-def test_translate_folder_writes_one_png_per_readable_input(pix2pix_run, tmp_path):
-    run_dir, _ = pix2pix_run
-    run = load_run(run_dir)
-    inputs = tmp_path / "inputs"
-    (inputs / "sub").mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(inputs / "a.png")
-    Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(inputs / "b.jpg")
-    Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(inputs / "sub" / "c.png")
-    (inputs / "broken.png").write_bytes(b"not an image")
-    out = tmp_path / "out"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the unreadable file is reported as a warning
-        written = translate_folder(run, inputs, out)
-    assert written == 3
-    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
-    assert files == ["a.png", "b.png", "sub/c.png"]
-    for name in files:
-        image = Image.open(out / name)
-        assert image.size == (28, 28) and image.mode == "L"
-
-
 def test_pix2pix_runs_g_once_per_iteration():
     cfg = load_config(None, {**PIX2PIX_TINY, "train.d_steps": 2})
     torch.manual_seed(0)
-    data = build_data(cfg)
+    data = load_data(cfg)
     family = Pix2PixFamily(cfg, data, torch.device("cpu"))
     calls = []
     family.G.register_forward_hook(lambda module, args, out: calls.append(torch.is_grad_enabled()))
     batches = [data.stream.next(), data.stream.next()]
-    for batch in batches:
-        family.d_step(batch, 0)
+    for i, batch in enumerate(batches):
+        family.d_step(batch, 0, before_g=i == len(batches) - 1)
     family.g_step(batches[-1], 0)
     # the first D step's G(a) needs no graph; the second's is reused by the G step
     assert calls == [False, True]
@@ -191,7 +124,7 @@ def test_pix2pix_runs_g_once_per_iteration():
 def test_l1_only_baseline_builds_no_discriminator():
     cfg = load_config(None, {**PIX2PIX_TINY})
     torch.manual_seed(0)
-    data = build_data(cfg)
+    data = load_data(cfg)
     family = Pix2PixFamily(cfg, data, torch.device("cpu"), adversarial=False)
     assert set(family.nets) == {"G", "G_ema"} and family.trainable == ("G",)
     batch = data.stream.next()
@@ -207,7 +140,7 @@ PIX2PIX_ACGAN = {**PIX2PIX_TINY, "model.head": "acgan", "model.num_classes": 10,
 def test_pix2pix_class_head_losses_by_hand(aux_on_fakes):
     cfg = load_config(None, {**PIX2PIX_ACGAN, "loss.aux_on_fakes": aux_on_fakes})
     torch.manual_seed(0)
-    data = build_data(cfg)
+    data = load_data(cfg)
     family = Pix2PixFamily(cfg, data, torch.device("cpu"))
     batch = data.stream.next()
     a, b, y = batch["a"], batch["b"], batch["y"]
@@ -234,7 +167,7 @@ def test_pix2pix_class_head_losses_by_hand(aux_on_fakes):
 def test_pix2pix_class_head_learns_the_digit_classes():
     cfg = load_config(None, {**PIX2PIX_ACGAN, "loss.aux_weight": 1.0})
     torch.manual_seed(0)
-    data = build_data(cfg)
+    data = load_data(cfg)
     family = Pix2PixFamily(cfg, data, torch.device("cpu"))
     for step in range(100):
         batch = data.stream.next()
@@ -249,17 +182,17 @@ def test_pix2pix_class_head_learns_the_digit_classes():
 
 def test_pix2pix_class_head_needs_labels_and_a_matching_count():
     for overrides, message in [
-        ({"data.name": "colorize", "data.channels": 3, "model.g_output": "chroma"},
+        ({"data.name": "colorize", "model.g_output": "chroma"},
          "no class labels"),
         ({"model.num_classes": 5}, "has 10 classes"),
     ]:
         cfg = load_config(None, {**PIX2PIX_ACGAN, **overrides})
         with pytest.raises(ValueError, match=message):
-            Pix2PixFamily(cfg, build_data(cfg), torch.device("cpu"))
+            Pix2PixFamily(cfg, load_data(cfg), torch.device("cpu"))
     with pytest.raises(ValueError, match="set it"):
-        check_translation_config(load_config(None, {**PIX2PIX_ACGAN, "model.num_classes": 0}))
+        validate(load_config(None, {**PIX2PIX_ACGAN, "model.num_classes": 0}))
     with pytest.raises(ValueError, match="not class-conditional"):
-        check_translation_config(load_config(None, {**CYCLEGAN_TINY, "model.head": "acgan",
+        validate(load_config(None, {**CYCLEGAN_TINY, "model.head": "acgan",
                                                     "model.num_classes": 10}))
 
 
@@ -318,7 +251,7 @@ def test_cyclegan_resumes_exactly_with_its_image_pools(tmp_path, monkeypatch):
 def test_cyclegan_snapshot_shows_input_output_reconstruction_truth():
     cfg = load_config(None, {**CYCLEGAN_TINY})
     torch.manual_seed(0)
-    family = CycleGANFamily(cfg, build_data(cfg), torch.device("cpu"))
+    family = CycleGANFamily(cfg, load_data(cfg), torch.device("cpu"))
     inputs = family.fixed_inputs(3, seed=0)
     assert len(family.fixed_source) == 1000
     assert torch.equal(inputs["a"], family.fixed_source[[0, 333, 666]])  # floor(i 1000 / 3)
@@ -333,21 +266,21 @@ def test_settings_that_do_not_apply_are_refused():
         ("model.num_classes", 10, "class-conditional"),
     ]:
         with pytest.raises(ValueError, match=message):
-            check_translation_config(load_config(None, {**PIX2PIX_TINY, key: value}))
+            validate(load_config(None, {**PIX2PIX_TINY, key: value}))
     for key, value, message in [("model.g_output", "chroma", "needs model.g_output=image")]:
         with pytest.raises(ValueError, match=message):
-            check_translation_config(load_config(None, {**CYCLEGAN_TINY, key: value}))
+            validate(load_config(None, {**CYCLEGAN_TINY, key: value}))
     for value, message in [("chroma", "3-channel outputs"), ("rgb", "valid: image, chroma")]:
         cfg = load_config(None, {**PIX2PIX_TINY, "model.g_output": value})  # edges: 1 -> 1
         with pytest.raises(ValueError, match=message):
-            Pix2PixFamily(cfg, build_data(cfg), torch.device("cpu"))
+            Pix2PixFamily(cfg, load_data(cfg), torch.device("cpu"))
     cfg = load_config(None, {**CYCLEGAN_TINY})
     with pytest.raises(ValueError, match="multiple of 4"):
-        build_resnet_translator(cfg.model, 1, 1, 30)
+        ARCHS.get("resnet-translator").build(cfg.model, 1, 1, 30)
     cfg = load_config(None, {**PIX2PIX_TINY, "model.g_norm": "layer"})
     torch.manual_seed(0)
     with pytest.raises(ValueError, match="model.g_norm=layer"):
-        Pix2PixFamily(cfg, build_data(cfg), torch.device("cpu"))
+        Pix2PixFamily(cfg, load_data(cfg), torch.device("cpu"))
 
 
 @pytest.fixture(scope="module")
@@ -378,7 +311,7 @@ def test_every_translation_preset_takes_a_step(preset, user_folders):
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        data = build_data(cfg)
+        data = load_data(cfg)
     family = build_family(cfg, data, torch.device("cpu"))
     batch = data.stream.next()
     logs = {**family.d_step(batch, 0), **family.g_step(batch, 0)}
@@ -397,27 +330,8 @@ def test_cyclegan_folder_without_test_images_shows_training_inputs(user_folders,
                                           "model.blocks": 1, "data.batch_size": 2,
                                           "data.path": str(root)})
     torch.manual_seed(0)
-    data = build_data(cfg)
+    data = load_data(cfg)
     family = build_family(cfg, data, torch.device("cpu"))
     inputs = family.fixed_inputs(3, seed=0)
     assert set(inputs) == {"a"} and inputs["a"].shape == (3, 3, 64, 64)
     assert family.snapshot(inputs).shape == (3, 3, 64, 3 * 64)  # input | G(a) | F(G(a))
-
-
-class _FakeRun:
-    def __init__(self, cfg, data, family):
-        self.cfg, self.data, self.family = cfg, data, family
-        self.path, self.step = Path("RUN"), 0
-
-
-def test_evaluation_needs_ground_truth_and_a_translation_run():
-    cfg = load_config(None, {**CYCLEGAN_TINY})
-    torch.manual_seed(0)
-    data = build_data(cfg)
-    family = build_family(cfg, data, torch.device("cpu"))
-    data.test["b"] = None  # a folder whose testB/ names do not match testA/
-    with pytest.raises(ValueError, match="no ground truth"):
-        evaluate_translation(_FakeRun(cfg, data, family))
-    gan = load_config("digits-dcgan")
-    with pytest.raises(ValueError, match="translation needs a pix2pix or cyclegan run"):
-        evaluate_translation(_FakeRun(gan, data, family))

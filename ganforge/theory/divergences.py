@@ -1,17 +1,12 @@
-"""Variational divergence checks on 1-D Gaussians with known parameters.
+"""Variational estimates of divergences between 1-D Gaussians, the way a GAN discriminator
+makes them, against the exact values of ``ganforge.theory.gaussians``.
 
-For two Gaussians P = N(mu_p, sigma_p^2) (the "data") and Q = N(mu_q, sigma_q^2) (the "model")
-this module computes divergences exactly and estimates them the way a GAN discriminator does:
-
-* ``exact_f_divergence``: D_f(P||Q) = integral q(x) f(p(x)/q(x)) dx by numerical integration;
-  ``closed_form_f_divergence`` gives the closed forms that exist (KL, reverse KL, Pearson chi^2,
-  squared Hellinger) for cross-checks.
 * ``estimate_f_divergence``: trains a small MLP V(x) alone (P and Q fixed, fresh samples every
   step, Adam) to maximise the f-GAN bound (Nowozin et al. 2016, eq. 6)
   F(V) = E_P[g_f(V(x))] - E_Q[f*(g_f(V(x)))] <= D_f(P||Q),
   then reports the bound reached by the trained V.
-* ``exact_w1`` = integral |F_P(x) - F_Q(x)| dx (CDFs) and ``estimate_w1``, the estimate
-  E_P[D(x)] - E_Q[D(x)] of a critic trained with the WGAN-GP objective (Gulrajani et al. 2017).
+* ``estimate_w1``: the estimate E_P[D(x)] - E_Q[D(x)] of W1(P, Q) by a critic trained with the
+  WGAN-GP objective (Gulrajani et al. 2017).
 * ``divergence_checks`` runs every check on one pair, for ``ganforge theory``.
 
 The default pair P = N(0, 1), Q = N(1, 1.2^2) keeps every divergence finite and every estimate
@@ -32,153 +27,22 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
-from scipy import integrate, stats
+from scipy import integrate
 from torch import Tensor, nn
 
 from ganforge.objectives import F_DIVERGENCES, get_f_divergence, get_objective, gradient_penalty
-
-__all__ = [
-    "DEFAULT_P",
-    "DEFAULT_Q",
-    "closed_form_f_divergence",
-    "divergence_checks",
-    "estimate_f_divergence",
-    "estimate_w1",
-    "exact_f_divergence",
-    "exact_w1",
-]
-
-Gaussian = tuple[float, float]  # (mu, sigma)
+from ganforge.theory.gaussians import (
+    Gaussian,
+    check_gaussian,
+    density,
+    exact_f_divergence,
+    exact_w1,
+    sample,
+    span,
+)
 
 DEFAULT_P: Gaussian = (0.0, 1.0)
 DEFAULT_Q: Gaussian = (1.0, 1.2)
-
-# Where the integrals are taken: every mean +- this many of the largest sigma (mass outside is
-# below 1e-30 for both densities).
-_SPAN_SIGMAS = 12.0
-
-
-def _check_gaussian(label: str, g: Gaussian) -> tuple[float, float]:
-    if len(g) != 2:
-        raise ValueError(f"{label} must be a (mu, sigma) pair, got {g!r}")
-    mu, sigma = float(g[0]), float(g[1])
-    if not (math.isfinite(mu) and math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"{label} must be (mu, sigma) with finite mu and sigma > 0, got {g!r}")
-    return mu, sigma
-
-
-def _span(p: Gaussian, q: Gaussian) -> tuple[float, float]:
-    widest = max(p[1], q[1])
-    return min(p[0], q[0]) - _SPAN_SIGMAS * widest, max(p[0], q[0]) + _SPAN_SIGMAS * widest
-
-
-def _log_density(x: np.ndarray | float, g: Gaussian) -> np.ndarray | float:
-    mu, sigma = g
-    return -0.5 * ((x - mu) / sigma) ** 2 - math.log(sigma) - 0.5 * math.log(2.0 * math.pi)
-
-
-# --------------------------------------------------------------------------------------------
-# Exact values
-# --------------------------------------------------------------------------------------------
-
-
-def exact_f_divergence(name: str, p: Gaussian, q: Gaussian) -> float:
-    """D_f(P||Q) = integral q(x) f(p(x)/q(x)) dx by adaptive quadrature (scipy.integrate.quad).
-
-    ``name`` is an f-divergence of ``ganforge.objectives.F_DIVERGENCES`` (kl, reverse-kl,
-    pearson, hellinger, js, gan).  Pearson chi^2 between Gaussians is infinite unless
-    2 sigma_q^2 > sigma_p^2; then ``math.inf`` is returned.
-    """
-    divergence = get_f_divergence(name)
-    p, q = _check_gaussian("p", p), _check_gaussian("q", q)
-    if name == "pearson" and 2.0 * q[1] ** 2 <= p[1] ** 2:
-        return math.inf
-
-    def integrand(x: float) -> float:
-        log_p, log_q = _log_density(x, p), _log_density(x, q)
-        ratio = torch.tensor(math.exp(log_p - log_q), dtype=torch.float64)
-        return math.exp(log_q) * float(divergence.f(ratio))
-
-    low, high = _span(p, q)
-    value, _ = integrate.quad(
-        integrand, low, high, points=sorted({p[0], q[0]}), limit=200, epsabs=1e-11, epsrel=1e-10
-    )
-    return float(value)
-
-
-def _renyi_gaussians(alpha: float, p: Gaussian, q: Gaussian) -> float:
-    """Renyi divergence D_alpha(P||Q) = log(integral p^alpha q^(1-alpha)) / (alpha - 1).
-
-    For 1-D Gaussians (Gil et al. 2013): with s^2 = alpha sigma_q^2 + (1 - alpha) sigma_p^2 > 0,
-    D_alpha = log(sigma_q/sigma_p) + log(sigma_q^2 / s^2) / (2 (alpha - 1))
-              + alpha (mu_p - mu_q)^2 / (2 s^2).
-    """
-    (mu_p, sigma_p), (mu_q, sigma_q) = p, q
-    s2 = alpha * sigma_q**2 + (1.0 - alpha) * sigma_p**2
-    return (
-        math.log(sigma_q / sigma_p)
-        + math.log(sigma_q**2 / s2) / (2.0 * (alpha - 1.0))
-        + alpha * (mu_p - mu_q) ** 2 / (2.0 * s2)
-    )
-
-
-def _kl_gaussians(p: Gaussian, q: Gaussian) -> float:
-    """KL(P||Q) = log(sigma_q/sigma_p) + (sigma_p^2 + (mu_p - mu_q)^2) / (2 sigma_q^2) - 1/2."""
-    (mu_p, sigma_p), (mu_q, sigma_q) = p, q
-    return math.log(sigma_q / sigma_p) + (sigma_p**2 + (mu_p - mu_q) ** 2) / (2 * sigma_q**2) - 0.5
-
-
-def closed_form_f_divergence(name: str, p: Gaussian, q: Gaussian) -> float:
-    """Closed forms between 1-D Gaussians, for cross-checking the integrals.
-
-    kl: KL(P||Q); reverse-kl: KL(Q||P);
-    pearson: chi^2(P||Q) = integral p^2/q - 1 = exp(D_2(P||Q)) - 1 (Renyi order 2; infinite
-        unless 2 sigma_q^2 > sigma_p^2);
-    hellinger: H^2 = integral (sqrt p - sqrt q)^2 = 2 - 2 BC, with the Bhattacharyya coefficient
-        BC = sqrt(2 sigma_p sigma_q / (sigma_p^2 + sigma_q^2))
-             exp(-(mu_p - mu_q)^2 / (4 (sigma_p^2 + sigma_q^2))).
-    The Jensen-Shannon and GAN divergences have no closed form between Gaussians.
-    """
-    p, q = _check_gaussian("p", p), _check_gaussian("q", q)
-    if name == "kl":
-        return _kl_gaussians(p, q)
-    if name == "reverse-kl":
-        return _kl_gaussians(q, p)
-    if name == "pearson":
-        if 2.0 * q[1] ** 2 <= p[1] ** 2:
-            return math.inf
-        return math.expm1(_renyi_gaussians(2.0, p, q))
-    if name == "hellinger":
-        (mu_p, sigma_p), (mu_q, sigma_q) = p, q
-        variance_sum = sigma_p**2 + sigma_q**2
-        bc = math.sqrt(2 * sigma_p * sigma_q / variance_sum) * math.exp(
-            -((mu_p - mu_q) ** 2) / (4 * variance_sum)
-        )
-        return 2.0 - 2.0 * bc
-    get_f_divergence(name)  # unknown names raise listing the valid ones
-    raise ValueError(
-        f"no closed form for the {name!r} divergence between Gaussians; closed forms exist for "
-        "kl, reverse-kl, pearson, hellinger (use exact_f_divergence)"
-    )
-
-
-def exact_w1(p: Gaussian, q: Gaussian) -> float:
-    """W1(P, Q) = integral |F_P(x) - F_Q(x)| dx, F the CDFs (1-D optimal transport)."""
-    p, q = _check_gaussian("p", p), _check_gaussian("q", q)
-    low, high = _span(p, q)
-
-    def integrand(x: float) -> float:
-        return abs(stats.norm.cdf(x, p[0], p[1]) - stats.norm.cdf(x, q[0], q[1]))
-
-    value, _ = integrate.quad(
-        integrand, low, high, points=sorted({p[0], q[0]}), limit=200, epsabs=1e-11, epsrel=1e-10
-    )
-    return float(value)
-
-
-# --------------------------------------------------------------------------------------------
-# Estimates by training V (or a critic) alone
-# --------------------------------------------------------------------------------------------
 
 
 def _mlp(hidden: int) -> nn.Sequential:
@@ -187,8 +51,7 @@ def _mlp(hidden: int) -> nn.Sequential:
     The output layer starts at zero, so V starts constant.  For the WGAN-GP critic this matters:
     in 1-D the slope D'(x) cannot change sign without passing |D'| = 0, where the two-sided
     penalty costs lambda, so a critic whose random initial slope points the wrong way gets
-    stuck near -W1 (it happened with seed 1 before this).  Starting from D' = 0 lets the
-    Wasserstein term pick the sign.
+    stuck near -W1.  Starting from D' = 0 lets the Wasserstein term pick the sign.
     """
     output = nn.Linear(hidden, 1)
     nn.init.zeros_(output.weight)
@@ -198,15 +61,15 @@ def _mlp(hidden: int) -> nn.Sequential:
     )
 
 
-def _sample(g: Gaussian, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
-    noise = torch.randn(n, 1, generator=generator, device=generator.device)
-    return (g[0] + g[1] * noise).to(device)
+def _column(g: Gaussian, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
+    """n samples of ``g`` as an (n, 1) column on ``device``, the input the MLPs take."""
+    return sample(g, n, generator).unsqueeze(1).to(device)
 
 
 def _grid(p: Gaussian, q: Gaussian, points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """x on the integration span with the densities p(x), q(x) (float64)."""
-    x = np.linspace(*_span(p, q), points)
-    return x, np.exp(_log_density(x, p)), np.exp(_log_density(x, q))
+    x = np.linspace(*span(p, q), points)
+    return x, density(x, p), density(x, q)
 
 
 @torch.no_grad()
@@ -273,14 +136,14 @@ def estimate_f_divergence(
                  (deterministic; by the Fenchel-Young inequality q f(p/q) >= p T - q f*(T)
                  pointwise, so bound <= exact up to quadrature error),
       bound_mc:  the same F(V) estimated from ``eval_samples`` fresh samples of P and Q,
-      exact:     D_f(P||Q) by ``exact_f_divergence``,
+      exact:     D_f(P||Q) by ``gaussians.exact_f_divergence``,
       rel_error: |bound - exact| / |exact|,
       plus name, p, q, steps, seed and seconds (wall time of training and evaluation).
     The global torch RNG is left as it was (the initialisation runs under a forked RNG), and so
     is the number of torch threads (``num_threads`` applies to this call only; None: unchanged).
     """
     divergence = get_f_divergence(name)
-    p, q = _check_gaussian("p", p), _check_gaussian("q", q)
+    p, q = check_gaussian("p", p), check_gaussian("q", q)
     exact = exact_f_divergence(name, p, q)
     if not math.isfinite(exact):
         raise ValueError(
@@ -296,8 +159,8 @@ def estimate_f_divergence(
         generator = torch.Generator().manual_seed(seed)
 
         def loss() -> Tensor:
-            v_p = net(_sample(p, batch_size, generator, device)).squeeze(1)
-            v_q = net(_sample(q, batch_size, generator, device)).squeeze(1)
+            v_p = net(_column(p, batch_size, generator, device)).squeeze(1)
+            v_q = net(_column(q, batch_size, generator, device)).squeeze(1)
             return -divergence.variational_bound(v_p, v_q)
 
         _train(net, loss, steps, lr)
@@ -310,8 +173,8 @@ def estimate_f_divergence(
         bound = float(integrate.trapezoid(integrand.cpu().numpy(), x))
 
         with torch.no_grad():
-            v_p = net(_sample(p, eval_samples, generator, device)).squeeze(1).double()
-            v_q = net(_sample(q, eval_samples, generator, device)).squeeze(1).double()
+            v_p = net(_column(p, eval_samples, generator, device)).squeeze(1).double()
+            v_q = net(_column(q, eval_samples, generator, device)).squeeze(1).double()
             bound_mc = float(divergence.variational_bound(v_p, v_q))
     return {
         "name": name,
@@ -348,10 +211,11 @@ def estimate_w1(
     pays, so the estimate lies a few percent above W1 (about +5% on the default pair with
     lambda = 10).  Returned dict: estimate (from ``eval_samples`` fresh samples of each),
     estimate_grid (the same difference integrated against the known densities), exact
-    (``exact_w1``), rel_error = |estimate - exact| / exact, name "w1", p, q, steps, seed, seconds.
+    (``gaussians.exact_w1``), rel_error = |estimate - exact| / exact, name "w1", p, q, steps,
+    seed, seconds.
     The global torch RNG and thread count are left as they were (see estimate_f_divergence).
     """
-    p, q = _check_gaussian("p", p), _check_gaussian("q", q)
+    p, q = check_gaussian("p", p), check_gaussian("q", q)
     objective = get_objective("wgan-gp")
     exact = exact_w1(p, q)
     device = torch.device(device)
@@ -366,8 +230,8 @@ def estimate_w1(
             return net(x).squeeze(1)
 
         def loss() -> Tensor:
-            real = _sample(p, batch_size, generator, device)
-            fake = _sample(q, batch_size, generator, device)
+            real = _column(p, batch_size, generator, device)
+            fake = _column(q, batch_size, generator, device)
             penalty = gradient_penalty(critic, real, fake, generator=generator)
             return objective.d_loss(critic(real), critic(fake)) + gp_weight * penalty
 
@@ -377,8 +241,8 @@ def estimate_w1(
         d = _on_grid(net, x, device).cpu().numpy()
         estimate_grid = float(integrate.trapezoid((density_p - density_q) * d, x))
         with torch.no_grad():
-            d_p = critic(_sample(p, eval_samples, generator, device)).double().mean()
-            d_q = critic(_sample(q, eval_samples, generator, device)).double().mean()
+            d_p = critic(_column(p, eval_samples, generator, device)).double().mean()
+            d_q = critic(_column(q, eval_samples, generator, device)).double().mean()
         estimate = float(d_p - d_q)
     return {
         "name": "w1",

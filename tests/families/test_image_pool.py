@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load, save
 
-from ganforge.train.image_pool import ImagePool
+from ganforge.families.image_pool import ImagePool
 
 
 def tagged(values):

@@ -1,19 +1,24 @@
-"""Semi-supervised evaluation: accuracy arithmetic, the labelled subset, the supervised baseline."""
+"""Semi-supervised evaluation: accuracy arithmetic, the labelled subset, the supervised baseline,
+a trained run scored on the test split."""
 
 from __future__ import annotations
+
+import warnings
 
 import pytest
 import torch
 from torch import nn
 
 from ganforge.config import load_config
-from ganforge.data import build_data
-from ganforge.semisupervised import (
+from ganforge.eval.semisupervised import (
     class_logits,
     classifier_accuracy,
+    evaluate_ssgan_run,
     labelled_examples,
     supervised_baseline,
 )
+from ganforge.families import load_data
+from ganforge.train.loop import train
 
 SMALL_D = {"model.d_width": 8, "model.g_width": 8}
 
@@ -64,7 +69,7 @@ def test_labelled_examples_are_the_ones_the_training_stream_labels():
     cfg = load_config("digits-ssgan", {"data.labelled_per_class": 3, "seed": 4})
     images, labels = labelled_examples(cfg)
     assert torch.equal(torch.bincount(labels, minlength=10), torch.full((10,), 3))
-    stream = build_data(cfg).stream.tensors
+    stream = load_data(cfg).stream.tensors
     keep = stream["y"] >= 0
     assert int(keep.sum()) == 30
     assert torch.equal(images, stream["x"][keep]) and torch.equal(labels, stream["y"][keep])
@@ -84,3 +89,15 @@ def test_baseline_needs_a_classifier_head():
     config = load_config("digits-dcgan")
     with pytest.raises(ValueError, match="model.head=classifier"):
         supervised_baseline(10, 0, 1, config=config)
+
+
+def test_ssgan_run_is_evaluated_on_the_test_split(tmp_path):
+    overrides = {**SMALL_D, "data.batch_size": 8, "train.steps": 2, "train.log_every": 1,
+                 "train.sample_every": 2, "train.checkpoint_every": 2, "train.progress": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tensorboard chatter
+        train(load_config("digits-ssgan", overrides), tmp_path / "run")
+    report = evaluate_ssgan_run(tmp_path / "run")
+    assert report["protocol"]["n_test"] == 1000
+    assert report["protocol"]["labelled_per_class"] == 10
+    assert 0.0 <= report["metrics"]["accuracy"] <= 1.0

@@ -18,8 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
+
+from ganforge.eval.translation import class_accuracy, evaluate_translation
 
 DIGIT_SETS = ("mnist5k", "digits", "mnist")
 
@@ -58,10 +59,8 @@ def _real_images(run) -> torch.Tensor:
 
 def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
                  features: str | None = None, seed: int = 0) -> dict[str, Any]:
-    """{"protocol": {...}, "metrics": {...}} for a loaded run (see ganforge.api.load_run)."""
+    """{"protocol": {...}, "metrics": {...}} for a loaded run (see ganforge.run.load_run)."""
     if run.data.kind in ("paired", "unpaired"):
-        from ganforge.translate import evaluate_translation
-
         return evaluate_translation(run, n)
     from ganforge.metrics import MetricOptions, evaluate
 
@@ -94,8 +93,6 @@ def conditional_accuracy(run, n: int, seed: int = 0,
     """Share of a conditional G's samples that the digits classifier labels with the class
     they were generated for (labels cycle through all K classes, as in the sample grids).
     `samples`: the n samples `_generate(run, n, seed)` already drew, if at hand."""
-    from ganforge.translate import class_accuracy
-
     labels = run.family.fixed_inputs(n, seed)["y"]
     samples = _generate(run, n, seed) if samples is None else samples
     return class_accuracy(samples, labels, "digits", run.cfg.device)
@@ -109,7 +106,7 @@ def fid_between(a: str, b: str, features: str = "inception", n: int = 5000,
     def source(path: str):
         p = Path(path)
         if (p / "config.yaml").is_file() and (p / "checkpoint").is_dir():
-            from ganforge.api import load_run
+            from ganforge.run import load_run
 
             return _generate(load_run(p, device=device), n, seed=0)
         return path
@@ -119,10 +116,3 @@ def fid_between(a: str, b: str, features: str = "inception", n: int = 5000,
     for key, path in (("a", a), ("b", b)):
         result["protocol"][key]["source"] = path
     return result
-
-
-def mode_table(points: np.ndarray, centers: np.ndarray, std: float) -> dict[str, float]:
-    """Modes captured, high-quality share and mode KL of 2-D points (for benchmarks)."""
-    from ganforge.metrics.modes import mixture_mode_stats
-
-    return mixture_mode_stats(points, centers, std, 3.0)

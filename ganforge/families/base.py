@@ -1,0 +1,217 @@
+"""The interface between the training loop and a model family, and what every family shares.
+
+A family owns its nets, optimisers and schedules and turns minibatches into parameter
+updates. Per iteration of Algorithm 1 the loop (train/loop.py) calls
+
+    k times:  family.d_step(batch, step, before_g)   (before_g: the last of the k D steps)
+    once:     family.g_step(batch, step)             (batch: that last D step's minibatch)
+
+and each returns a dict of detached scalar tensors to log. Everything the loop, the speed
+switches, the CLI and the data layer need to know of a family is declared below.
+
+Shared by all: `EMA` (the moving average of the generators), `frozen` (D's parameters leave
+the autograd graph while G learns), `update` (one optimiser step through the family's
+precision) and `keep_for_g_step` / `kept_for` (a G step reusing its D step's forward pass).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterable, Iterator
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from ganforge.train import speed
+
+#: what build_data delivers for a family
+DATA_KINDS = ("samples", "paired", "unpaired")
+
+
+class Family:
+    """A model family: the class attributes say what it is, an instance trains it.
+
+    Declared by each family class:
+      name            its train.family
+      data_kind       "samples" (toy points or images), "paired" or "unpaired" (translation)
+      speed_switches  which of speed.amp, speed.reuse_fake, speed.joint_d_forward it honours
+                      (speed.compile, channels_last, fused and on_device work for every family)
+      translates      its outputs are translations of inputs, not draws from noise
+
+    Set by each instance:
+      nets            every module to checkpoint, by name ("G", "D", "G_ema", ...)
+      optimizers      every optimiser to checkpoint, by name
+      schedulers      learning-rate schedules, stepped once per iteration
+      trainable       nets that DDP wraps
+      double_backward_nets  nets a penalty differentiates twice (left out of torch.compile)
+      conditional_g, num_classes, class_rows   G takes a class (of num_classes); sample grids
+                      show one row per class
+    """
+
+    name: ClassVar[str]
+    data_kind: ClassVar[str]
+    speed_switches: ClassVar[frozenset[str]] = frozenset()
+    translates: ClassVar[bool] = False
+
+    nets: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler]
+    trainable: tuple[str, ...] = ("G", "D")
+    double_backward_nets: tuple[str, ...] = ()
+    conditional_g: bool = False
+    num_classes: int = 0
+    class_rows: bool = False
+    rank, world = 0, 1  # this process's slice of the global batch
+
+    # -- what validation asks before any data loads ------------------------------------------
+    @classmethod
+    def check(cls, cfg) -> None:
+        """Refuse settings this family cannot honour (config only; data facts come later)."""
+
+    @classmethod
+    def reads(cls, cfg) -> set[str]:
+        """The config keys this family reads besides the ones every run reads
+        (ganforge.validate.COMMON_KEYS); a key outside both that differs from its default is
+        refused, so that nothing is silently ignored."""
+        return set()
+
+    # -- training ------------------------------------------------------------------------------
+    def start(self, cfg, device: torch.device) -> None:
+        """The state every family keeps: its config, device and precision."""
+        self.cfg, self.device = cfg, device
+        amp = cfg.speed.amp if "amp" in self.speed_switches else "none"
+        self.precision = speed.Precision(amp, device)
+        self._kept: tuple[dict, dict] | None = None
+
+    def d_step(self, batch: dict[str, torch.Tensor], step: int,
+               before_g: bool = True) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def g_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def update(self, name: str, loss: torch.Tensor) -> None:
+        """One step of optimiser `name` on `loss` (scaled and unscaled under fp16)."""
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        self.precision.backward(name, loss)
+        self.precision.step(name, optimizer)
+
+    def keep_for_g_step(self, batch: dict, **tensors: torch.Tensor) -> None:
+        """Keep tensors of a D step (G's outputs with their graph) for the G step on `batch`."""
+        self._kept = (batch, tensors)
+
+    def kept_for(self, batch: dict) -> dict[str, torch.Tensor] | None:
+        """What the D step on this same `batch` kept, once; None when it kept nothing."""
+        kept, self._kept = self._kept, None
+        return kept[1] if kept is not None and kept[0] is batch else None
+
+    def wrap_nets(self, wrap) -> None:
+        """Replace each trainable net by `wrap(net)` (DistributedDataParallel)."""
+        for name in self.trainable:
+            setattr(self, name, wrap(getattr(self, name)))
+            self.nets[name] = getattr(self, name)
+
+    # -- the global batch's randomness ------------------------------------------------------
+    def global_randn(self, n: int, *shape: int) -> torch.Tensor:
+        """This process's slice of N(0, I) noise drawn for the whole global batch.
+
+        Every process holds the same RNG state, draws n * world rows and keeps rows
+        rank, rank + world, ...; so W processes reproduce one process's batch exactly.
+        """
+        z = torch.randn(n * self.world, *shape, device=self.device)
+        return z[self.rank :: self.world]
+
+    def global_randint(self, high: int, n: int) -> torch.Tensor:
+        y = torch.randint(high, (n * self.world,), device=self.device)
+        return y[self.rank :: self.world]
+
+    def global_categorical(self, probs: torch.Tensor, n: int) -> torch.Tensor:
+        """n draws of a class with P(y = c) = probs[c]; the global batch, this rank's slice."""
+        y = torch.multinomial(probs, n * self.world, replacement=True)
+        return y[self.rank :: self.world]
+
+    # -- checkpoint and pictures -------------------------------------------------------------
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """Tensors besides nets and optimisers that a resume needs (BEGAN's k_t, image pools)."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        pass
+
+    def fixed_inputs(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+        """Inputs for the snapshot grids; the same for the whole run."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def snapshot(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Samples (or translations) of the EMA generator for `inputs`."""
+        raise NotImplementedError
+
+
+# ----------------------------------------------------------------------------- shared parts
+
+
+def make_adam(params, lr: float, cfg) -> torch.optim.Adam:
+    """Adam with optim.beta1/beta2; `speed.fused` runs one fused kernel over all parameters
+    (else foreach)."""
+    o = cfg.optim
+    return torch.optim.Adam(params, lr=lr, betas=(o.beta1, o.beta2),
+                            fused=True if cfg.speed.fused else None)
+
+
+def make_scheduler(opt, cfg) -> torch.optim.lr_scheduler.LambdaLR:
+    """Constant, or linear decay to 0 from `decay_start * steps` to `steps` (CycleGAN style)."""
+    o, steps = cfg.optim, cfg.train.steps
+    if o.lr_decay == "none":
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+    start = int(o.decay_start * steps)
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: 1.0 - max(0, step - start) / max(1, steps - start)
+    )
+
+
+def ema_copy(net: nn.Module) -> nn.Module:
+    """The EMA generator: a copy in eval mode that autograd never tracks."""
+    return copy.deepcopy(net).eval().requires_grad_(False)
+
+
+class EMA:
+    """theta_ema <- beta theta_ema + (1 - beta) theta for (ema, net) pairs; buffers (BN
+    statistics) are copied. beta = train.ema, and 0 (a plain copy) before train.ema_start.
+
+    The tensor lists are gathered once: walking a module tree for its parameters every step
+    costs a small MLP a few per cent of its step (the tensors never change identity: loading
+    a checkpoint or wrapping a net in DDP keeps them)."""
+
+    def __init__(self, pairs: Iterable[tuple[nn.Module, nn.Module]], train_cfg):
+        self.ema_params, self.params, self.ema_buffers, self.buffers = [], [], [], []
+        for ema, net in pairs:
+            self.ema_params += list(ema.parameters())
+            self.params += list(net.parameters())
+            self.ema_buffers += list(ema.buffers())
+            self.buffers += list(net.buffers())
+        self.beta, self.start = train_cfg.ema, train_cfg.ema_start
+
+    @torch.no_grad()
+    def update(self, step: int) -> None:
+        beta = 0.0 if step < self.start else self.beta
+        # one multi-tensor call each, not a Python loop over tensors
+        torch._foreach_lerp_(self.ema_params, self.params, 1.0 - beta)
+        if self.ema_buffers:
+            torch._foreach_copy_(self.ema_buffers, self.buffers)
+
+
+@contextlib.contextmanager
+def frozen(params: list[torch.Tensor]) -> Iterator[None]:
+    """D's parameters out of the graph while G's loss is computed and back-propagated: G's
+    update needs no gradient of D's weights."""
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)

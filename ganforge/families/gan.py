@@ -1,0 +1,337 @@
+"""The GAN family: unconditional, conditional (projection, ACGAN), InfoGAN and semi-supervised.
+
+D step: minimise the objective's D loss on a minibatch of m real and m generated samples
+(+ gradient penalty / R1 / auxiliary classifier); G step: minimise the G loss on m fresh
+samples (with speed.reuse_fake: on the D step's m samples, as the PyTorch DCGAN example
+does). Every loss is a pure function from `ganforge.objectives`; the forward passes run under
+`speed.amp`'s autocast (speed.Precision).
+
+D's head (model.head) decides what D returns and which terms join the losses:
+  plain       one logit per sample
+  projection  one logit, with the class projected onto D's features (Miyato & Koyama 2018)
+  acgan       one logit and K class logits; D and G add aux_weight * CE(class logits, y)
+  classifier  K class logits; D(x) = Z(x) / (Z(x) + 1) with Z = sum exp (Salimans et al. 2016),
+              labelled real samples add CE on the K classes (semi-supervised)
+and model.latent_code = K > 0 is InfoGAN: G takes a code c ~ U{0..K-1}, D's Q head recovers it.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganforge import objectives
+from ganforge.augment import diff_augment, parse_policy
+from ganforge.data.toy import TOYS
+from ganforge.families.base import EMA, Family, ema_copy, frozen, make_adam, make_scheduler
+from ganforge.nets import ARCHS, build_gan_nets
+from ganforge.train.distributed import unwrap
+
+CLASS_HEADS = ("projection", "acgan", "classifier")
+
+
+class GANFamily(Family):
+    name = "gan"
+    data_kind = "samples"
+    speed_switches = frozenset({"amp", "reuse_fake", "joint_d_forward"})
+
+    @classmethod
+    def check(cls, cfg) -> None:
+        loss, model, objective = cfg.loss, cfg.model, objectives.get_objective(cfg.loss.name)
+        if ARCHS.get(model.arch).kind != "gan":
+            raise ValueError(f"model.arch={model.arch} builds a translation generator; "
+                             f"train.family=gan needs mlp, dcgan or resnet")
+        if model.arch == "began":
+            raise ValueError("model.arch=began (an auto-encoder D) is trained by "
+                             "train.family=began")
+        if objective.lipschitz == "clip" and model.spectral_norm:
+            raise ValueError("weight clipping (loss.name=wasserstein) and model.spectral_norm "
+                             "both constrain D's Lipschitz constant; use one (e.g. "
+                             "loss.name=hinge or wgan-gp with spectral norm)")
+        if loss.label_smoothing and not objective.accepts_real_target:
+            raise ValueError(f"one-sided label smoothing needs real/fake targets; loss.name="
+                             f"{objective.name} has none. Use ns, minimax, lsgan or fgan-gan.")
+        if loss.label_flip and objective.critic:
+            raise ValueError(f"label flipping needs real/fake labels; loss.name="
+                             f"{objective.name} trains a Wasserstein critic. Use ns, minimax, "
+                             "lsgan or hinge.")
+        if parse_policy(loss.diffaugment) and cfg.data.name in TOYS:
+            raise ValueError(f"loss.diffaugment={loss.diffaugment} augments images; the data "
+                             f"({cfg.data.name}) are points: set it to ''")
+        labelled = cfg.data.labels or cfg.data.clusters > 0
+        if model.head in CLASS_HEADS and not labelled:
+            raise ValueError(f"model.head={model.head} needs class labels: set data.labels=true "
+                             f"(or data.clusters=K for k-means cluster labels)")
+        if cfg.data.clusters and model.num_classes == 0:
+            raise ValueError(f"data.clusters={cfg.data.clusters} labels the images for a G "
+                             f"conditioned on the cluster: set model.num_classes="
+                             f"{cfg.data.clusters} and model.head=projection (or acgan)")
+        if cfg.data.clusters and (cfg.data.labels or cfg.data.labelled_per_class):
+            raise ValueError(f"data.clusters={cfg.data.clusters} labels the images with k-means "
+                             "clusters instead of their classes: set data.labels=false and "
+                             "data.labelled_per_class=0")
+        if model.num_classes > 0 and not labelled:
+            raise ValueError("model.num_classes > 0 makes G class-conditional, which needs "
+                             "labelled data: set data.labels=true (or model.num_classes=0)")
+        if model.head == "acgan" and model.num_classes < 1:
+            raise ValueError("model.head=acgan trains G to produce the class it is given: set "
+                             "model.num_classes (e.g. 10) to make G class-conditional")
+        if model.latent_code > 0 and (model.num_classes or model.head != "plain"):
+            raise ValueError("model.latent_code (InfoGAN) gives G an unsupervised categorical "
+                             "code and D a Q head of its own: use it with model.num_classes=0 "
+                             "and model.head=plain")
+        if model.latent_code > 0 and model.arch not in ("dcgan", "resnet"):
+            raise ValueError(f"model.latent_code (InfoGAN) needs a conditional image G: "
+                             f"model.arch=dcgan or resnet, not {model.arch}")
+        if cfg.data.labelled_per_class > 0 and model.head != "classifier":
+            raise ValueError("data.labelled_per_class (unlabelled examples get label -1) is for "
+                             "the semi-supervised D only: set model.head=classifier or "
+                             "data.labelled_per_class=0")
+        if model.head == "classifier" and objective.name not in ("ns", "minimax"):
+            raise ValueError("the semi-supervised classifier D (model.head=classifier) needs "
+                             "loss.name=ns or minimax")
+        penalised = objective.lipschitz == "penalty" or loss.r1_weight > 0
+        if penalised and cfg.speed.amp == "fp16":
+            raise ValueError("speed.amp=fp16 with a gradient penalty (wgan-gp, R1) is not "
+                             "supported: the input gradients would need loss scaling; use "
+                             "speed.amp=bf16")
+        if cfg.speed.reuse_fake and cfg.train.d_steps != 1:
+            raise ValueError(f"speed.reuse_fake needs train.d_steps=1 (the G step reuses the D "
+                             f"step's samples), got d_steps={cfg.train.d_steps}")
+        if cfg.speed.joint_d_forward and model.minibatch_std:
+            raise ValueError("speed.joint_d_forward would let minibatch std mix real and "
+                             "generated samples; set one of them false")
+
+    @classmethod
+    def reads(cls, cfg) -> set[str]:
+        loss, model = cfg.loss, cfg.model
+        keys = {*ARCHS.get(model.arch).keys, *objectives.get_objective(loss.name).keys,
+                "loss.name", "loss.label_smoothing", "loss.label_flip", "loss.instance_noise",
+                "loss.top_k",
+                "loss.diffaugment", "loss.r1_weight", "data.labels", "data.labelled_per_class",
+                "data.clusters", "speed.amp", "speed.reuse_fake", "speed.joint_d_forward"}
+        if loss.instance_noise > 0:
+            keys.add("loss.instance_noise_steps")
+        if loss.top_k < 1:
+            keys.add("loss.top_k_steps")
+        if model.head == "acgan" or model.latent_code > 0:
+            keys.add("loss.aux_weight")
+        if model.head == "acgan":
+            keys.add("loss.aux_on_fakes")
+        return keys
+
+    def __init__(self, cfg, data, device: torch.device):
+        self.start(cfg, device)
+        model = cfg.model
+        self.objective = objectives.get_objective(cfg.loss.name)
+        if model.num_classes > 0 and data.num_classes and model.num_classes != data.num_classes:
+            what = "clusters (data.clusters)" if cfg.data.clusters else "classes"
+            raise ValueError(f"model.num_classes={model.num_classes} but the data "
+                             f"({cfg.data.name}) has {data.num_classes} {what}: set "
+                             f"model.num_classes={data.num_classes}")
+        penalised = self.objective.lipschitz == "penalty" or cfg.loss.r1_weight > 0
+        # the penalties differentiate D twice, which compiled graphs cannot
+        self.double_backward_nets = ("D",) if penalised else ()
+        g, d = build_gan_nets(model, data)
+        self.G, self.D = g.to(device), d.to(device)
+        if cfg.speed.joint_d_forward and any(
+                isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules()):
+            raise ValueError("speed.joint_d_forward would give D's batch norm one batch of real "
+                             "and generated samples instead of one of each; use it with "
+                             "model.d_norm=none, layer or instance, or spectral norm")
+        self.G_ema = ema_copy(self.G)
+        self.z_dim = model.z_dim
+        self.num_classes = data.num_classes if model.num_classes or model.head != "plain" \
+            else model.latent_code
+        # G's input y: a class label, or InfoGAN's code c (then "y" is c throughout this class)
+        self.conditional_g = model.num_classes > 0 or model.latent_code > 0
+        self.head = "infogan" if model.latent_code > 0 else model.head
+        # data.clusters: G draws clusters in their shares of the data; else classes uniformly
+        self.label_prior = None if data.label_prior is None else data.label_prior.to(device)
+        # sample grids: one row per class, except for clusters (then y follows the prior)
+        self.class_rows = self.conditional_g and self.label_prior is None
+        self.nets = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
+        self.ema, self.d_params = EMA([(self.G_ema, self.G)], cfg.train), list(self.D.parameters())
+        self.optimizers = {
+            "G": make_adam(self.G.parameters(), cfg.optim.lr_g, cfg),
+            "D": make_adam(self.D.parameters(), cfg.optim.lr_d, cfg),
+        }
+        self.schedulers = {k: make_scheduler(o, cfg) for k, o in self.optimizers.items()}
+        # flip/instance-noise randomness has its own stream so it never shifts the noise z
+        self.aux_rng = torch.Generator(device="cpu").manual_seed(cfg.seed + 7)
+        self.augment = parse_policy(cfg.loss.diffaugment)  # () when off
+
+    # -- sampling -----------------------------------------------------------------
+    def noise(self, n: int) -> torch.Tensor:
+        return self.global_randn(n, self.z_dim)
+
+    def fake_labels(self, n: int) -> torch.Tensor | None:
+        if not self.conditional_g:
+            return None
+        if self.label_prior is not None:
+            return self.global_categorical(self.label_prior, n)
+        return self.global_randint(self.num_classes, n)
+
+    def generate(self, net: nn.Module, z, y):
+        return net(z, y) if self.conditional_g else net(z)
+
+    # -- D's view of a batch ----------------------------------------------------------
+    def discriminate(self, x, y, net: nn.Module | None = None):
+        """(adversarial output (N,), class logits or None) for the configured head."""
+        net = self.D if net is None else net
+        if self.head == "plain":
+            return net(x), None
+        if self.head == "projection":
+            return net(x, y), None
+        if self.head in ("acgan", "infogan"):
+            return net(x)
+        # semi-supervised: K class logits; D(x) = Z(x) / (Z(x) + 1), so logit = log Z(x)
+        class_logits = net(x)
+        return torch.logsumexp(class_logits, dim=1), class_logits
+
+    def _instance_noise(self, x: torch.Tensor, step: int) -> torch.Tensor:
+        loss = self.cfg.loss
+        if loss.instance_noise <= 0:
+            return x
+        anneal = loss.instance_noise_steps or self.cfg.train.steps
+        std = objectives.instance_noise_std(step, loss.instance_noise, anneal)
+        return objectives.add_instance_noise(x, std, self.aux_rng)
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        """T(x) of DiffAugment (loss.diffaugment), on everything D sees while training."""
+        return diff_augment(x, self.augment, self.aux_rng) if self.augment else x
+
+    def d_step(self, batch, step, before_g=True):
+        with self.precision.autocast():
+            loss, logs = self.d_loss(batch, step, keep=before_g and self.cfg.speed.reuse_fake)
+        self.update("D", loss)
+        if self.objective.lipschitz == "clip":
+            objectives.clip_weights_(self.D, self.cfg.loss.clip)
+        return logs
+
+    def d_loss(self, batch, step, keep: bool = False):
+        """(D's total loss, logs) on one minibatch of m real and m generated samples; `keep`:
+        G(z) keeps its graph for the G step on this batch (speed.reuse_fake)."""
+        cfg = self.cfg.loss
+        real = batch["x"].to(self.device, non_blocking=True)
+        y_real = batch["y"].to(self.device) if "y" in batch else None
+        n = real.shape[0]
+        y_fake = self.fake_labels(n)
+        if keep:
+            fake = self.generate(self.G, self.noise(n), y_fake)
+            self.keep_for_g_step(batch, fake=fake, y=y_fake)
+            fake = fake.detach()
+        else:
+            with torch.no_grad():  # no gradient to G here, so no DDP wrapper either
+                fake = self.generate(unwrap(self.G), self.noise(n), y_fake)
+        y_d_fake = y_fake if y_fake is not None else y_real  # projection D on unconditional G
+        if cfg.label_flip > 0:
+            real, fake = objectives.flip_labels(real, fake, cfg.label_flip, self.aux_rng)
+        real_in = self._augment(self._instance_noise(real, step))
+        fake_in = self._augment(self._instance_noise(fake, step))
+        if self.cfg.speed.joint_d_forward:  # one pass over 2m samples: fewer, larger ops
+            y_both = torch.cat([y_real, y_d_fake]) if self.head == "projection" else None
+            out, cls = self.discriminate(torch.cat([real_in, fake_in]), y_both)
+            real_out, fake_out = out.split(n)
+            real_cls, fake_cls = cls.split(n) if cls is not None else (None, None)
+        else:
+            real_out, real_cls = self.discriminate(real_in, y_real)
+            fake_out, fake_cls = self.discriminate(fake_in, y_d_fake)
+        adv = self.objective.d_loss(real_out, fake_out, 1.0 - cfg.label_smoothing)
+        loss = adv
+        logs = {"loss_d": adv.detach(), "d_real": real_out.detach().mean(),
+                "d_fake": fake_out.detach().mean()}
+        if self.objective.lipschitz == "penalty":
+            gp = objectives.gradient_penalty(
+                lambda x: self.discriminate(self._augment(x), y_real)[0], real, fake)
+            loss = loss + cfg.gp_weight * gp
+            logs["gp"] = gp.detach()
+        if cfg.r1_weight > 0:
+            real_in = real.detach().requires_grad_(True)
+            r1 = objectives.r1_penalty(self.discriminate(self._augment(real_in), y_real)[0],
+                                       real_in)
+            loss = loss + 0.5 * cfg.r1_weight * r1
+            logs["r1"] = r1.detach()
+        if self.head == "acgan":
+            aux = F.cross_entropy(real_cls, y_real)
+            if cfg.aux_on_fakes:
+                aux = aux + F.cross_entropy(fake_cls, y_fake)
+            loss = loss + cfg.aux_weight * aux
+            logs["loss_aux"] = aux.detach()
+        if self.head == "infogan":  # Q learns c from G(z, c) only; real data carry no code
+            info = F.cross_entropy(fake_cls, y_fake)
+            loss = loss + cfg.aux_weight * info
+            logs["loss_info"] = info.detach()
+        if self.head == "classifier":
+            labelled = y_real >= 0
+            if labelled.any():
+                sup = F.cross_entropy(real_cls[labelled], y_real[labelled])
+                loss = loss + sup
+                logs["loss_sup"] = sup.detach()
+        return loss, logs
+
+    def g_step(self, batch, step):
+        # D's gradients are not needed for G's update: freeze it and bypass its DDP wrapper
+        with frozen(self.d_params):
+            with self.precision.autocast():
+                loss, logs = self.g_loss(batch, unwrap(self.D), step)
+            self.update("G", loss)
+        self.ema.update(step)
+        return logs
+
+    def _top_k(self, fake_out: torch.Tensor, step: int) -> torch.Tensor:
+        cfg = self.cfg.loss
+        if cfg.top_k >= 1:
+            return fake_out
+        anneal = cfg.top_k_steps or max(1, self.cfg.train.steps // 2)
+        k = objectives.top_k_count(step, fake_out.shape[0], cfg.top_k, anneal)
+        return objectives.top_k_outputs(fake_out, k)
+
+    def g_loss(self, batch, d: nn.Module, step: int = 0):
+        """(G's loss, logs) on m fresh samples (or the D step's, with reuse_fake) scored by d."""
+        kept = self.kept_for(batch)
+        if kept is not None:
+            fake, y_fake = kept["fake"], kept["y"]
+        else:
+            y_fake = self.fake_labels(batch["x"].shape[0])
+            fake = None
+        if y_fake is None and self.head == "projection":
+            y_fake = batch["y"].to(self.device)
+        if fake is None:
+            fake = self.generate(self.G, self.noise(batch["x"].shape[0]), y_fake)
+        fake_out, fake_cls = self.discriminate(self._augment(fake), y_fake, net=d)
+        loss = self.objective.g_loss(self._top_k(fake_out, step))
+        logs = {"loss_g": loss.detach()}
+        if self.head in ("acgan", "infogan"):  # InfoGAN: -L_I(G, Q) up to the constant H(c)
+            aux = F.cross_entropy(fake_cls, y_fake)
+            loss = loss + self.cfg.loss.aux_weight * aux
+        return loss, logs
+
+    def extra_state(self):
+        state = {"aux_rng": self.aux_rng.get_state(), **self.precision.state()}
+        if self.label_prior is not None:  # G's clusters, kept with the weights that learnt them
+            state["label_prior"] = self.label_prior.cpu()
+        return state
+
+    def load_extra_state(self, state):
+        self.aux_rng.set_state(state["aux_rng"])
+        self.precision.load_state(state)
+        if self.label_prior is not None and "label_prior" in state:
+            self.label_prior = state["label_prior"].to(self.device)
+
+    def fixed_inputs(self, n, seed):
+        g = torch.Generator().manual_seed(seed)
+        inputs = {"z": torch.randn(n, self.z_dim, generator=g)}
+        if self.label_prior is not None:
+            inputs["y"] = torch.multinomial(self.label_prior.cpu(), n, replacement=True,
+                                            generator=g)
+        elif self.conditional_g:  # grid rows of num_classes images; row r shows class r mod K
+            inputs["y"] = (torch.arange(n) // self.num_classes) % self.num_classes
+        return inputs
+
+    @torch.no_grad()
+    def snapshot(self, inputs):
+        z = inputs["z"].to(self.device)
+        y = inputs["y"].to(self.device) if "y" in inputs else None
+        return self.generate(self.G_ema, z, y).float().cpu()

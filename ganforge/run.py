@@ -1,0 +1,50 @@
+"""A finished run on disk, loaded back: its config, data facts and model family."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ganforge.config import Config, load_saved_config
+from ganforge.data import Data
+from ganforge.families import Family, build_family, load_data
+from ganforge.train.checkpoint import load_nets
+from ganforge.validate import validate
+
+
+@dataclass
+class Run:
+    """A trained run: its config, data facts and model family with the checkpoint loaded."""
+
+    path: Path
+    cfg: Config
+    data: Data
+    family: Family
+    step: int
+
+
+def load_run(run_dir: Path | str, device: str | None = None) -> Run:
+    """Rebuild the family of RUN/config.yaml and load RUN/checkpoint into it."""
+    path = Path(run_dir)
+    if not (path / "config.yaml").is_file():
+        raise FileNotFoundError(f"{path} is not a ganforge run (no config.yaml in it)")
+    cfg = load_saved_config(path / "config.yaml")
+    if device is not None:
+        cfg.device = device
+    data = load_data(cfg)
+    family = build_family(cfg, data, torch.device(cfg.device))
+    state = load_nets(path / "checkpoint", family)
+    for net in family.nets.values():
+        net.eval()
+    return Run(path, cfg, data, family, int(state["step"]))
+
+
+def build(cfg: Config, device: str | torch.device = "cpu", rank: int = 0,
+          world: int = 1) -> tuple[Data, Family]:
+    """Validate `cfg`, then load its data and build its family, untrained (what a training run
+    starts from; tests and benchmarks use it to drive a family by hand)."""
+    validate(cfg)
+    data = load_data(cfg, rank, world)
+    return data, build_family(cfg, data, torch.device(device))

@@ -1,0 +1,144 @@
+"""One check of a config before any data loads: ranges, names, the family's own refusals, and
+no setting silently ignored.
+
+    validate(cfg)
+      1. every numeric key in its range (RANGES) and every named choice known (CHOICES);
+      2. the device exists; the family's `check(cfg)` and speed switches: combinations it cannot
+       honour;
+      3. a key that differs from its default but that nothing in this run reads (not in
+         COMMON_KEYS, the data set's keys or the family's `reads(cfg)`) is refused.
+
+Types were checked when the config was built (`ganforge.config.apply_overrides`). Checks that
+need facts of the data (its classes, its image shape) run when the family is built.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ganforge.config import Config, ConfigError, flatten
+from ganforge.data import image_keys
+from ganforge.data.toy import TOYS
+from ganforge.families import FAMILIES
+from ganforge.nets import ARCHS
+from ganforge.objectives import OBJECTIVES
+from ganforge.registry import Registry
+from ganforge.train import speed
+
+#: keys every run reads, whatever its family
+COMMON_KEYS = frozenset({
+    "description", "seed", "device", "data.name", "data.batch_size", "model.arch",
+    *(f"train.{k}" for k in ("family", "steps", "d_steps", "ema", "ema_start", "log_every",
+                             "sample_every", "checkpoint_every", "sample_count", "progress",
+                             "sync_bn")),
+    "optim.lr_g", "optim.lr_d", "optim.beta1", "optim.beta2", "optim.lr_decay", "optim.decay_start",
+    "speed.compile", "speed.channels_last", "speed.fused", "speed.on_device",
+})
+
+#: key -> accepted interval: ">= a", "> a", "[a, b)", "(a, b]", "[a, b]" or "(a, b)"
+RANGES = {
+    "data.batch_size": ">= 1", "data.image_size": ">= 4", "data.channels": "[1, 4]",
+    "data.labelled_per_class": ">= 0", "data.clusters": ">= 0", "data.input_draws": ">= 1",
+    "model.z_dim": ">= 1", "model.g_width": ">= 1", "model.d_width": ">= 1",
+    "model.depth": ">= 1", "model.num_classes": ">= 0", "model.latent_code": ">= 0",
+    "model.pack": ">= 1", "model.dropout": "[0, 1)", "model.blocks": ">= 0",
+    "model.patch_layers": ">= 1", "model.hidden": ">= 1",
+    "loss.gp_weight": ">= 0", "loss.r1_weight": ">= 0", "loss.clip": "> 0",
+    "loss.label_smoothing": "[0, 0.5)", "loss.label_flip": "[0, 0.5)",
+    "loss.instance_noise": ">= 0", "loss.instance_noise_steps": ">= 0", "loss.top_k": "(0, 1]",
+    "loss.top_k_steps": ">= 0", "loss.aux_weight": ">= 0",
+    "optim.lr_g": "> 0", "optim.lr_d": "> 0", "optim.beta1": "[0, 1)", "optim.beta2": "[0, 1)",
+    "optim.decay_start": "[0, 1)",
+    "train.steps": ">= 1", "train.d_steps": ">= 1", "train.ema": "[0, 1)",
+    "train.ema_start": ">= 0", "train.log_every": ">= 1", "train.sample_every": ">= 1",
+    "train.checkpoint_every": ">= 1", "train.sample_count": ">= 1",
+    "began.gamma": "(0, 1]", "began.lambda_k": ">= 0",
+    "pix2pix.l1_weight": ">= 0",
+    "cyclegan.cycle_weight": ">= 0", "cyclegan.identity_weight": ">= 0",
+    "cyclegan.pool_size": ">= 0",
+}
+
+#: key -> the names it accepts (a registry says so itself when asked for an unknown name)
+CHOICES = {
+    "train.family": FAMILIES,
+    "model.arch": ARCHS,
+    "loss.name": OBJECTIVES,
+    "optim.lr_decay": ("none", "linear"),
+    "speed.amp": speed.AMP_MODES,
+    "model.head": ("plain", "projection", "acgan", "classifier"),
+}
+
+_BOUND = re.compile(r"^([\[(])(\S+), (\S+)([\])])$")
+
+
+def in_range(value: float, rule: str) -> bool:
+    """Whether `value` lies in the interval `rule` (see RANGES)."""
+    if math.isnan(value):
+        return False
+    if rule.startswith(">="):
+        return value >= float(rule[2:])
+    if rule.startswith(">"):
+        return value > float(rule[1:])
+    opening, low, high, closing = _BOUND.match(rule).groups()
+    above = value >= float(low) if opening == "[" else value > float(low)
+    below = value <= float(high) if closing == "]" else value < float(high)
+    return above and below
+
+
+def check_ranges(cfg: Config) -> None:
+    flat = flatten(cfg.to_dict())
+    for key, rule in RANGES.items():
+        value = flat[key]
+        if not in_range(value, rule):
+            where = f"in {rule}" if rule[0] in "[(" else rule
+            raise ConfigError(f"{key} must be {where}, got {value}")
+    for key, names in CHOICES.items():
+        if isinstance(names, Registry):
+            names.get(flat[key])
+        elif flat[key] not in names:
+            raise ConfigError(f"unknown {key} {flat[key]!r}; valid: {', '.join(names)}")
+
+
+def read_keys(cfg: Config) -> set[str]:
+    """Every key that a run of `cfg` reads."""
+    family = FAMILIES.get(cfg.train.family)
+    keys = set(COMMON_KEYS) | family.reads(cfg)
+    if family.data_kind != "samples" or cfg.data.name not in TOYS:
+        keys |= set(image_keys(cfg.data.name, family.data_kind))
+    return keys
+
+
+def check_ignored(cfg: Config) -> None:
+    """Refuse a key set away from its default that this run would ignore."""
+    defaults, values = flatten(Config().to_dict()), flatten(cfg.to_dict())
+    read = read_keys(cfg)
+    ignored = [k for k, v in values.items() if k not in read and v != defaults[k]]
+    if ignored:
+        c = cfg.train.family, cfg.model.arch, cfg.loss.name
+        settings = ", ".join(f"{k}={values[k]}" for k in ignored)
+        resets = " ".join(f"{k}={defaults[k]}" for k in ignored)
+        raise ConfigError(f"{settings}: not used by train.family={c[0]} with model.arch={c[1]}, "
+                          f"loss.name={c[2]} and data.name={cfg.data.name}; remove "
+                          f"{'it' if len(ignored) == 1 else 'them'} (defaults: {resets})")
+
+
+def validate(cfg: Config) -> None:
+    """Raise ConfigError (or ValueError from a family's check) for a config that cannot run
+    as written; the message names the key and what is accepted."""
+    check_ranges(cfg)
+    check_device(cfg.device)
+    family = FAMILIES.get(cfg.train.family)
+    family.check(cfg)
+    speed.check_switches(cfg, family)
+    check_ignored(cfg)
+
+
+def check_device(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={device}, but this machine has no CUDA GPU that torch can "
+                          "use; use device=cpu")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ConfigError(f"unknown device {device!r}; valid: cpu, cuda, cuda:N")

@@ -1,0 +1,227 @@
+"""Every benchmark script runs end to end on a tiny budget, so that none rots unnoticed.
+
+Each runs as `python benchmarks/NAME.py` from the repository root, as its docstring says, with
+a few steps or images and its output in tmp_path; the checks read what it wrote. None may touch
+benchmarks/results or the shipped classifier weights."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GUARDED = [*sorted((ROOT / "benchmarks" / "results").iterdir()),
+           ROOT / "ganforge" / "metrics" / "weights" / "digits_cnn.safetensors"]
+
+
+def run_benchmark(name: str, *args) -> str:
+    """stdout of benchmarks/NAME.py ARGS; its stderr in the failure message. One torch thread
+    (as tests/conftest.py) for the scripts without --threads: on 2 shared cores a second
+    thread made one run several times slower."""
+    proc = subprocess.run([sys.executable, f"benchmarks/{name}.py", *map(str, args)], cwd=ROOT,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    return proc.stdout
+
+
+def json_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def assert_finite(record: dict, keys) -> None:
+    for key in keys:
+        value = record[key]
+        assert isinstance(value, (int, float)) and math.isfinite(value), (key, value)
+
+
+def assert_share(value) -> None:
+    assert 0.0 <= value <= 1.0, value
+
+
+@pytest.fixture(autouse=True)
+def results_untouched():
+    """A smoke run must write to tmp_path only, never over the measured results."""
+    def digests():
+        return {path: hashlib.sha1(path.read_bytes()).hexdigest() for path in GUARDED}
+
+    before = digests()
+    yield
+    assert digests() == before
+
+
+def test_fid_mnist5k_with_digit_features(tmp_path):
+    out = tmp_path / "fid.json"
+    run_benchmark("fid_mnist5k", "--features", "digits", "--per-class", 20, "--noise", 50,
+                  "--cache-dir", tmp_path / "cache", "--out", out)
+    result = json.loads(out.read_text())
+    metrics = result["metrics"]
+    assert_finite(metrics, ["fid_half_vs_half", "fid_mnist5k_vs_noise"])
+    assert 0 < metrics["fid_half_vs_half"] < metrics["fid_mnist5k_vs_noise"]
+    assert result["protocol"]["num_real"] == 200
+    assert result["protocol"]["features"]["name"] == "digits"
+    assert list((tmp_path / "cache").rglob("*.npz")), "features are cached for a resumed run"
+
+
+@pytest.mark.slow
+def test_fid_mnist5k_with_inception_features(tmp_path):
+    """~30 s: besides 24 images through Inception, four eigendecompositions of 2048-d
+    covariances."""
+    out = tmp_path / "fid.json"
+    run_benchmark("fid_mnist5k", "--features", "inception", "--per-class", 2, "--noise", 4,
+                  "--batch-size", 8, "--cache-dir", tmp_path / "cache", "--out", out)
+    result = json.loads(out.read_text())
+    assert_finite(result["metrics"], ["fid_half_vs_half", "fid_mnist5k_vs_noise"])
+    assert result["protocol"]["num_real"] == 20
+    assert result["protocol"]["features"]["standard_weights"] is True
+
+
+def test_fid_speed():
+    result = json.loads(run_benchmark("fid_speed", "--dim", 64, "--repeats", 1, "--images", 4,
+                                      "--batch-size", 4, "--json"))
+    fd = result["frechet_distance"]
+    assert_finite(fd, ["ganforge_seconds", "pytorch_fid_seconds", "ganforge_fid", "speedup"])
+    assert fd["relative_difference"] < 1e-8  # the two formulas agree
+    assert_finite(result["inception"], ["seconds", "images_per_second"])
+    assert result["inception"]["images"] == 4
+
+
+def check_preset_rows(rows: list[dict], presets: list[str]) -> None:
+    assert [r["preset"] for r in rows] == presets
+    for row in rows:
+        assert row["steps"] == 2 and row["samples"] == 100
+        assert_finite(row, ["fid", "kid", "confident", "class_kl", "wall_s", "cpu_s"])
+        assert_share(row["confident"])
+        if row["preset"] == "digits-cgan":
+            assert_share(row["class_accuracy"])
+        if row["preset"] == "digits-ssgan":
+            assert_share(row["ssgan_accuracy"])
+            assert_share(row["ssgan_baseline_accuracy"])
+
+
+def test_image_presets(tmp_path):
+    presets = ["digits-cgan"]
+    rows = tmp_path / "rows.jsonl"
+    stdout = run_benchmark("image_presets", "--presets", *presets, "--steps", 2, "--samples", 100,
+                           "--threads", 1, "--out", rows)
+    check_preset_rows(json_lines(rows), presets)
+    assert "| digits-cgan | 2 |" in stdout
+
+
+@pytest.mark.slow
+def test_image_presets_every_preset(tmp_path):
+    """digits-dcgan alone takes ~15 s: its data's k-means runs for training and again for
+    scoring."""
+    presets = ["digits-dcgan", "digits-wgan-gp", "digits-sngan", "digits-began", "digits-acgan",
+               "digits-ssgan"]
+    rows = tmp_path / "rows.jsonl"
+    run_benchmark("image_presets", "--presets", *presets, "--steps", 2, "--samples", 100,
+                  "--threads", 1, "--out", rows)
+    check_preset_rows(json_lines(rows), presets)
+
+
+def test_inpaint_ceiling(tmp_path):
+    out = tmp_path / "ceiling.json"
+    run_benchmark("inpaint_ceiling", "--epochs", 1, "--threads", 1, "--json", out)
+    result = json.loads(out.read_text())
+    for key in ("holed_classifier_on_holed_test", "holed_classifier_on_whole_test",
+                "bundled_classifier_on_holed_test", "bundled_classifier_on_whole_test"):
+        assert_share(result[key])
+    assert result["bundled_classifier_on_whole_test"] > 0.95  # the shipped weights: 98.6 %
+    assert result["epochs"] == 1
+
+
+def test_mode_collapse(tmp_path):
+    rows_path = tmp_path / "rows.jsonl"
+    run_benchmark("mode_collapse", "--data", "ring8", "grid25", "--configs", "ns", "best",
+                  "--seeds", 1, "--steps", 20, "--out", rows_path)
+    rows = json_lines(rows_path)
+    assert {(r["data"], r["config"]) for r in rows} == {
+        (data, config) for data in ("ring8", "grid25") for config in ("ns", "best")}
+    for row in rows:
+        assert row["steps"] == 20 and row["diverged"] is None
+        assert 0 <= row["modes"] <= {"ring8": 8, "grid25": 25}[row["data"]]
+        assert_share(row["hq_fraction"])
+    table = run_benchmark("mode_collapse", "--table", "--out", rows_path)
+    assert "| ns |" in table and "| best |" in table
+
+
+def check_throughput(result: dict, configs: list[str], variants: list[str]) -> None:
+    assert list(result["configs"]) == configs
+    for name in configs:
+        throughput = result["configs"][name]["throughput"]
+        assert list(throughput) == ["reference", *variants]
+        for kind, clocks in throughput.items():
+            for clock in ("wall", "cpu"):
+                assert_finite(clocks[clock], ["median", *(["ratio"] if kind != "reference" else [])])
+                assert clocks[clock]["median"] > 0
+
+
+def test_throughput(tmp_path):
+    """The plain reference loop and ganforge's loop both train the unconditional DCGAN."""
+    out = tmp_path / "throughput.json"
+    stdout = run_benchmark("throughput", "--configs", "mlp,dcgan28", "--variants", "default,best",
+                           "--repeats", 1, "--steps", 4, "--warmup", 1, "--memory", "",
+                           "--threads", 1, "--json", out)
+    check_throughput(json.loads(out.read_text()), ["mlp", "dcgan28"], ["default", "best"])
+    assert "| dcgan28 | best |" in stdout
+
+
+@pytest.mark.slow
+def test_throughput_dcgan64_and_memory(tmp_path):
+    out = tmp_path / "throughput.json"
+    run_benchmark("throughput", "--configs", "dcgan64", "--variants", "default", "--repeats", 1,
+                  "--steps", 2, "--warmup", 0, "--memory", "default", "--threads", 1,
+                  "--json", out)
+    result = json.loads(out.read_text())
+    check_throughput(result, ["dcgan64"], ["default"])
+    memory = result["configs"]["dcgan64"]["memory"]
+    assert list(memory) == ["reference", "default"]
+    for probe in memory.values():
+        assert_finite(probe, ["peak_rss_mb"])
+
+
+def test_train_digits_classifier(tmp_path):
+    from safetensors import safe_open
+
+    weights = tmp_path / "digits.safetensors"
+    report = json.loads(run_benchmark("train_digits_classifier", "--epochs", 1, "--out", weights))
+    assert Path(report["weights"]) == weights
+    assert 0.5 < report["test_accuracy"] <= 1.0  # one epoch already learns the digits
+    with safe_open(weights, "pt") as f:
+        assert float(f.metadata()["test_accuracy"]) == pytest.approx(report["test_accuracy"],
+                                                                     abs=1e-4)
+
+
+def check_translation(results: list[dict], tasks: list[str]) -> None:
+    assert [r["task"] for r in results] == tasks
+    for r in results:
+        assert r["steps"] == 2
+        for metrics in (r["metrics"], r["l1_only"]["metrics"]):
+            assert_finite(metrics, ["l1", "psnr", "ssim", "identity_l1", "identity_psnr"])
+        if r["task"] != "colorize":  # the digit tasks: classified by the bundled classifier
+            assert_share(r["metrics"]["class_accuracy"])
+
+
+def test_translation(tmp_path):
+    out = tmp_path / "translation.json"
+    stdout = run_benchmark("translation", "--tasks", "edges,strokes", "--steps", 2,
+                           "--threads", 1, "--out", tmp_path / "runs", "--json", out)
+    check_translation(json.loads(out.read_text()), ["edges", "strokes"])
+    assert "| strokes | cyclegan-strokes | 2 |" in stdout
+
+
+@pytest.mark.slow
+def test_translation_every_task(tmp_path):
+    tasks = ["denoise", "inpaint", "superres", "colorize"]
+    out = tmp_path / "translation.json"
+    run_benchmark("translation", "--tasks", ",".join(tasks), "--steps", 2, "--threads", 1,
+                  "--out", tmp_path / "runs", "--json", out)
+    check_translation(json.loads(out.read_text()), tasks)

@@ -1,0 +1,78 @@
+"""One validation before any data loads: every range, every name, and no ignored key."""
+
+import subprocess
+import sys
+
+import pytest
+
+from ganforge.config import ConfigError, load_config
+from ganforge.validate import RANGES, in_range, validate
+
+
+def outside(rule: str) -> float:
+    """A value just outside the interval `rule`."""
+    if rule.startswith(">="):
+        return float(rule[2:]) - 1
+    if rule.startswith(">"):
+        return float(rule[1:])
+    low, high = (float(v) for v in rule[1:-1].split(", "))
+    return low if rule[0] == "(" else high if rule[-1] == ")" else high + 1
+
+
+def test_interval_rules_by_hand():
+    assert in_range(0.0, "[0, 0.5)") and not in_range(0.5, "[0, 0.5)")
+    assert in_range(1.0, "(0, 1]") and not in_range(0.0, "(0, 1]")
+    assert in_range(1, ">= 1") and not in_range(0, ">= 1") and not in_range(0.0, "> 0")
+    assert not in_range(float("nan"), ">= 0")
+
+
+@pytest.mark.parametrize("key, rule", sorted(RANGES.items()))
+def test_every_value_out_of_range_is_refused_with_its_key(key, rule):
+    cfg = load_config("toy-ring")
+    section, leaf = key.split(".")
+    kind = type(getattr(getattr(cfg, section), leaf))
+    setattr(getattr(cfg, section), leaf, kind(outside(rule)))
+    with pytest.raises(ConfigError, match=f"^{key} must be "):
+        validate(cfg)
+
+
+@pytest.mark.parametrize("preset, overrides, named", [
+    ("digits-began", {"loss.label_smoothing": 0.1}, "loss.label_smoothing=0.1"),
+    ("digits-began", {"loss.name": "hinge"}, "loss.name=hinge"),
+    ("digits-sngan", {"loss.clip": 0.05}, "loss.clip=0.05"),  # hinge clips nothing
+    ("digits-wgan-gp", {"loss.gp_weight": 5.0, "loss.name": "ns"}, "loss.gp_weight=5.0"),
+    ("digits-dcgan", {"model.g_norm": "instance"}, "model.g_norm=instance"),  # DCGAN G: BN
+    ("digits-dcgan", {"pix2pix.l1_weight": 10.0}, "pix2pix.l1_weight=10.0"),
+    ("pix2pix-edges", {"model.z_dim": 8}, "model.z_dim=8"),
+    ("pix2pix-edges", {"data.channels": 3}, "data.channels=3"),
+    ("cyclegan-strokes", {"data.input_draws": 4}, "data.input_draws=4"),
+    ("toy-ring", {"data.image_size": 32}, "data.image_size=32"),
+    ("toy-ring", {"loss.instance_noise_steps": 100}, "loss.instance_noise_steps=100"),
+])
+def test_a_key_the_run_would_ignore_is_refused(preset, overrides, named):
+    with pytest.raises(ConfigError, match=f"^{named}: not used by train.family="):
+        validate(load_config(preset, overrides))
+
+
+def test_every_preset_validates():
+    from ganforge.config import preset_names
+
+    for name in preset_names():
+        validate(load_config(name))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "train.ema=1.5"], "train.ema must be in [0, 1), got 1.5"),
+    (["--set", "model.z_dim=0"], "model.z_dim must be >= 1, got 0"),
+    (["--set", "train.steps=-5"], "train.steps must be >= 1, got -5"),
+    (["--set", "loss.name=hinge", "--set", "loss.clip=0.1"], "loss.clip=0.1: not used by"),
+    (["--set", "device=cuda:7"], "device=cuda:7"),
+])
+def test_the_command_refuses_in_one_line_and_writes_nothing(args, message, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "ganforge", "train", "toy-ring", "--out",
+                           str(out), *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("ganforge train: ")]
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()
