@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ganforge.registry import UnknownNameError
-from ganforge.rundir import RunDir
+from ganforge.rundir import RunDir, RunInterrupted
 
 EPILOG = "Documentation: README.md. Presets: `ganforge presets`."
 
@@ -41,6 +41,9 @@ def cmd_train(args) -> int:
 
     overrides = parse_set(args.set or [])
     if args.resume:
+        if args.out:
+            raise ValueError(f"--out is for a new run; --resume continues {args.resume} in "
+                             "place (copy the folder first to branch it)")
         run = RunDir(args.resume)
         if not run.is_run():
             raise FileNotFoundError(f"--resume {run}: no ganforge run there (config.yaml missing)")
@@ -65,8 +68,12 @@ def cmd_sample(args) -> int:
     from ganforge.api import load_run, sample
     from ganforge.viz import save_image_grid, save_points
 
+    if args.n < 1:
+        raise ValueError(f"-n must be at least 1, got {args.n}")
     run = load_run(args.run, device=args.device)
     out = Path(args.out or Path(args.run) / f"sample_seed{args.seed}.png")
+    if not args.input and out.suffix.lower() != ".png":
+        out = out.with_name(out.name + ".png")
     if args.input:
         from ganforge.eval.translation import translate_folder
 
@@ -217,7 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UnknownNameError, ValueError, FileNotFoundError, FileExistsError, RuntimeError) as err:
+    except RunInterrupted as stop:
+        print(f"ganforge {args.verb}: {stop}", file=sys.stderr)
+        return 128 + stop.signum
+    except KeyboardInterrupt:
+        print(f"ganforge {args.verb}: interrupted; the last complete checkpoint is kept",
+              file=sys.stderr)
+        return 130
+    except (UnknownNameError, ValueError, OSError, RuntimeError) as err:
         # Our errors say what was wrong and what is accepted; no traceback needed.
         print(f"ganforge {args.verb}: error: {err}", file=sys.stderr)
         return 2

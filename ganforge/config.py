@@ -97,6 +97,7 @@ class TrainConfig:
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 500
+    keep_checkpoints: int = 2  # the newest checkpoints kept; an unreadable newest falls back
     sample_count: int = 64
     progress: bool = True
     sync_bn: bool = False  # batch statistics over the global batch of all processes (DDP)
@@ -157,8 +158,8 @@ class Config:
 DEFAULT_PRESET = "digits-dcgan"
 # Keys that may change when a run is resumed: the budget, where it runs, and switches that
 # change the speed but not the numbers.
-RESUMABLE_KEYS = ("train.steps", "device", "train.progress", "speed.compile",
-                  "speed.channels_last", "speed.on_device")
+RESUMABLE_KEYS = ("train.steps", "device", "train.progress", "train.keep_checkpoints",
+                  "speed.compile", "speed.channels_last", "speed.on_device")
 #: keys that moved into the section of the family (or switch set) they belong to; saved
 #: configs and config files with the old names still load
 RENAMED_KEYS = {

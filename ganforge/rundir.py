@@ -7,10 +7,14 @@
     RUN/checkpoint/              safetensors + state.json (see ganforge.train.checkpoint)
     RUN/eval.json                the last evaluation
     RUN/tb/                      TensorBoard event files
+    RUN/.lock                    the pid of the process training into RUN, while it runs
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,3 +72,67 @@ class RunDir:
 
     def __str__(self) -> str:
         return str(self.path)
+
+
+class RunLockedError(RuntimeError):
+    """Another live process trains into this run directory."""
+
+
+class RunLock:
+    """RUN/.lock holds the pid of the one process that trains into RUN.
+
+    Taken with O_EXCL, so two trainings cannot both hold it; a lock whose pid is dead (a
+    killed run) is taken over with a message. Released on exit from the `with` block.
+    """
+
+    def __init__(self, run: RunDir):
+        self.path = run.path / ".lock"
+
+    def __enter__(self) -> RunLock:
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                owner = self._owner()
+                if owner is not None and _alive(owner):
+                    raise RunLockedError(
+                        f"{self.path.parent} is being trained by process {owner}; wait for it "
+                        "to finish or choose another --out") from None
+                print(f"ganforge: taking over {self.path} from process {owner}, which is no "
+                      "longer running", file=sys.stderr)
+                self.path.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            return self
+        raise RunLockedError(f"could not take {self.path}; another process keeps taking it")
+
+    def __exit__(self, *exc) -> None:
+        if self._owner() == os.getpid():
+            self.path.unlink(missing_ok=True)
+
+    def _owner(self) -> int | None:
+        try:
+            return int(self.path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+class RunInterrupted(Exception):
+    """SIGINT or SIGTERM stopped the run; a checkpoint of the last finished step was saved."""
+
+    def __init__(self, signum: int, step: int, run: RunDir):
+        self.signum, self.step, self.run = signum, step, run
+        name = signal.Signals(signum).name
+        super().__init__(f"{name}: stopped after step {step}, checkpoint saved in "
+                         f"{run.checkpoint}; continue with ganforge train --resume {run}")

@@ -31,7 +31,7 @@ COMMON_KEYS = frozenset({
     "description", "seed", "device", "data.name", "data.batch_size", "model.arch",
     *(f"train.{k}" for k in ("family", "steps", "d_steps", "ema", "ema_start", "log_every",
                              "sample_every", "checkpoint_every", "sample_count", "progress",
-                             "sync_bn")),
+                             "sync_bn", "keep_checkpoints")),
     "optim.lr_g", "optim.lr_d", "optim.beta1", "optim.beta2", "optim.lr_decay", "optim.decay_start",
     "speed.compile", "speed.channels_last", "speed.fused", "speed.on_device",
 })
@@ -53,6 +53,7 @@ RANGES = {
     "train.steps": ">= 1", "train.d_steps": ">= 1", "train.ema": "[0, 1)",
     "train.ema_start": ">= 0", "train.log_every": ">= 1", "train.sample_every": ">= 1",
     "train.checkpoint_every": ">= 1", "train.sample_count": ">= 1",
+    "train.keep_checkpoints": ">= 1",
     "began.gamma": "(0, 1]", "began.lambda_k": ">= 0",
     "pix2pix.l1_weight": ">= 0",
     "cyclegan.cycle_weight": ">= 0", "cyclegan.identity_weight": ">= 0",

@@ -1,24 +1,29 @@
 """Checkpoints: tensors in safetensors, everything else in JSON, written atomically.
 
-RUN/checkpoint/ holds
+RUN/checkpoint/ holds, for each of the last `train.keep_checkpoints` checkpoints,
   nets-STEP.safetensors    every net's state_dict, keys "NET/param"
   state-STEP.safetensors   optimiser tensors and RNG states
-  state.json               step, file names, optimiser hyper-parameters, data-stream
-                           position, config hash  <- written last: the commit point
+  step-STEP.json           step, file names, optimiser hyper-parameters, data-stream position
+and state.json, a copy of the newest step-STEP.json written last: the commit point.
 
 Each file is written under a temporary name, flushed to disk and renamed; state.json
-is replaced last and only then are older files removed. A kill at any moment leaves
-the previous state.json and the files it names intact. Loading never runs code.
+is replaced last and only then are checkpoints beyond the newest `keep` removed. A kill at
+any moment leaves the previous checkpoint intact. Loading takes the newest checkpoint whose
+files all read back, saying which file was bad when it has to fall back to an older one.
+Loading never runs code.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ganforge.train.distributed import unwrap
@@ -30,13 +35,33 @@ class CheckpointError(RuntimeError):
     """A checkpoint that is missing, unreadable or from another config."""
 
 
+TEMPORARY = re.compile(r"^\..+\.tmp-\d+$")
+STEP_FILE = re.compile(r"^step-(\d{7})\.json$")
+
+
 def atomic_write(path: Path, write) -> None:
     """`write(tmp)` then fsync and rename onto `path`: a reader sees the old file or the new."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    write(tmp)
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def remove_temporaries(folder: Path) -> list[str]:
+    """Delete the half-written `.NAME.tmp-PID` files of killed writers in `folder`; returns
+    their names. Call it only while holding the run's lock (no writer is alive then)."""
+    removed = []
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if TEMPORARY.match(path.name):
+                path.unlink(missing_ok=True)
+                removed.append(path.name)
+    return removed
 
 
 def _split_optimizer(name: str, opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
@@ -95,8 +120,9 @@ def _unplain(value: Any) -> Any:
     return value
 
 
-def save_checkpoint(folder: Path, step: int, family, data_state: dict) -> None:
-    """Write the whole training state after `step` completed iterations."""
+def save_checkpoint(folder: Path, step: int, family, data_state: dict, keep: int = 2) -> None:
+    """Write the whole training state after `step` completed iterations; keep the newest
+    `keep` checkpoints."""
     folder.mkdir(parents=True, exist_ok=True)
     nets = {}
     for name, net in family.nets.items():
@@ -120,33 +146,80 @@ def save_checkpoint(folder: Path, step: int, family, data_state: dict) -> None:
         "data": _plain(data_state),
     }
 
-    def write_json(p: Path) -> None:
-        p.write_text(json.dumps(state, indent=1))
-
-    atomic_write(folder / "state.json", write_json)
-    keep = set(names.values()) | {"state.json"}
-    for old in folder.iterdir():
-        if old.name not in keep and old.suffix == ".safetensors":
-            old.unlink(missing_ok=True)
+    text = json.dumps(state, indent=1)
+    atomic_write(folder / f"step-{step:07d}.json", lambda p: p.write_text(text))
+    atomic_write(folder / "state.json", lambda p: p.write_text(text))
+    _prune(folder, keep)
 
 
-def read_state(folder: Path) -> dict[str, Any]:
-    path = folder / "state.json"
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint in {folder} (state.json is missing)")
+def _prune(folder: Path, keep: int) -> None:
+    """Remove every checkpoint but the newest `keep` (and files of none, from older layouts)."""
+    steps = sorted((int(m.group(1)) for p in folder.iterdir() if (m := STEP_FILE.match(p.name))),
+                   reverse=True)
+    kept = {f"{kind}-{s:07d}.{ext}" for s in steps[:keep]
+            for kind, ext in (("nets", "safetensors"), ("state", "safetensors"), ("step", "json"))}
+    for path in folder.iterdir():
+        if path.name not in kept and (path.suffix == ".safetensors" or STEP_FILE.match(path.name)):
+            path.unlink(missing_ok=True)
+
+
+REQUIRED = ("format", "step", "files", "optimizers", "schedulers", "data")
+
+
+def _parse_state(path: Path) -> dict[str, Any]:
+    """The JSON of one checkpoint, checked: its keys and files belong to its step."""
     try:
         state = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"{path} is not valid JSON: {err}") from err
-    if state.get("format") != FORMAT:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path} is not readable JSON ({err})") from err
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a {FORMAT} checkpoint")
+    missing = [k for k in REQUIRED if k not in state]
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(missing)}")
+    step = state["step"]
+    expected = {"nets": f"nets-{step:07d}.safetensors", "state": f"state-{step:07d}.safetensors"}
+    if not isinstance(step, int) or step < 0 or state["files"] != expected:
+        raise CheckpointError(f"{path} says step {step!r} but names the files {state['files']}")
     return state
 
 
-def load_nets(folder: Path, family, state: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Load every net (and the family's extra tensors) into `family`; returns the state."""
-    state = state or read_state(folder)
-    tensors = load_file(str(folder / state["files"]["nets"]))
+def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(path))
+    except (OSError, SafetensorError) as err:
+        raise CheckpointError(f"{path} is missing, truncated or corrupt ({err})") from err
+
+
+def read_checkpoint(folder: Path, with_state: bool = True) -> tuple[dict, dict, dict]:
+    """(state, net tensors, optimiser/RNG tensors) of the newest checkpoint in `folder` that
+    reads back whole; a bad newer one is named on stderr. `with_state=False` skips reading
+    the optimiser file (sampling and evaluation need the nets only)."""
+    if not (folder / "state.json").is_file():
+        raise CheckpointError(f"no checkpoint in {folder} (state.json is missing)")
+    older = sorted((p for p in folder.iterdir() if STEP_FILE.match(p.name)), reverse=True)
+    problems = []
+    for path in [folder / "state.json", *older]:
+        try:
+            state = _parse_state(path)
+            nets = _load_tensors(folder / state["files"]["nets"])
+            tensors = _load_tensors(folder / state["files"]["state"]) if with_state else {}
+        except CheckpointError as err:
+            problems.append(str(err))
+            continue
+        if problems:
+            print(f"ganforge: {problems[0]}; using the checkpoint of step {state['step']}",
+                  file=sys.stderr)
+        return state, nets, tensors
+    raise CheckpointError("no readable checkpoint: " + "; ".join(problems))
+
+
+def read_state(folder: Path) -> dict[str, Any]:
+    """The state of the newest readable checkpoint (see read_checkpoint)."""
+    return read_checkpoint(folder, with_state=False)[0]
+
+
+def _load_nets(family, tensors: dict[str, torch.Tensor]) -> None:
     for name, net in family.nets.items():
         prefix = f"{name}/"
         sd = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
@@ -158,15 +231,20 @@ def load_nets(folder: Path, family, state: dict[str, Any] | None = None) -> dict
             ) from err
     extra = {k[len("extra/"):]: v for k, v in tensors.items() if k.startswith("extra/")}
     family.load_extra_state(extra)
+
+
+def load_nets(folder: Path, family) -> dict[str, Any]:
+    """Load every net (and the family's extra tensors) into `family`; returns the state."""
+    state, nets, _ = read_checkpoint(folder, with_state=False)
+    _load_nets(family, nets)
     return state
 
 
 def load_checkpoint(folder: Path, family, data_stream) -> int:
     """Restore nets, optimisers, schedules, RNGs and the data stream; returns the step. The
     config was compared with the run's before (train.loop.check_resumable)."""
-    state = read_state(folder)
-    load_nets(folder, family, state)
-    tensors = load_file(str(folder / state["files"]["state"]))
+    state, nets, tensors = read_checkpoint(folder)
+    _load_nets(family, nets)
     for name, opt in family.optimizers.items():
         opt.load_state_dict(_join_optimizer(name, tensors, state["optimizers"]))
     for name, sched in family.schedulers.items():

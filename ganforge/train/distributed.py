@@ -181,6 +181,15 @@ def global_min(info: Dist, value: int, device: torch.device) -> int:
     return int(t.item())
 
 
+def any_process(info: Dist, flag: bool, device: torch.device) -> bool:
+    """Whether `flag` is true on any process (so that all of them act on it together)."""
+    if not info.enabled:
+        return flag
+    t = torch.tensor([int(flag)], dtype=torch.int64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
 def barrier(info: Dist) -> None:
     if info.enabled:
         dist.barrier()

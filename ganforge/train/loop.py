@@ -16,9 +16,12 @@ still reported with the step where it first appeared and never reaches a checkpo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,7 +29,7 @@ import torch
 
 from ganforge.config import RESUMABLE_KEYS, Config, config_diff, load_saved_config, save_config
 from ganforge.families import build_family, load_data
-from ganforge.rundir import RunDir
+from ganforge.rundir import RunDir, RunInterrupted, RunLock
 from ganforge.train import checkpoint, distributed, speed
 from ganforge.validate import validate
 from ganforge.viz import save_image_grid, save_points, save_scatter
@@ -103,20 +106,87 @@ def save_snapshot(family, fixed, data, path: Path) -> None:
         save_image_grid(samples, path.with_suffix(".png"), nrow=nrow)
 
 
+class StopSignals:
+    """The first SIGINT / SIGTERM asks the loop to stop after the running iteration (it then
+    checkpoints); a second one during that save stops at once, the previous checkpoint intact.
+    Only the main thread can take signals, so elsewhere nothing is installed."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous: dict = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+
+def check_new_run_dir(run: RunDir, cfg: Config) -> None:
+    """A new run goes into a missing or empty folder, or one that holds only this config's
+    own run that stopped before its first checkpoint; anything else of the user's is kept."""
+    path = run.path
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise FileExistsError(f"--out {path} is a file; give a folder for the run")
+    if run.has_checkpoint():
+        raise FileExistsError(f"{path} already holds a run; use --resume {path} to continue it, "
+                              "or choose another --out")
+    entries = sorted(p.name for p in path.iterdir() if p.name != ".lock")
+    if not entries:
+        return
+    if run.is_run():
+        try:
+            if not config_diff(load_saved_config(run.config), cfg):
+                return
+        except ValueError:
+            pass
+    shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+    raise FileExistsError(f"{path} is not empty and holds no run of this config ({shown}); "
+                          "choose a new or empty --out (nothing there was changed)")
+
+
 def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
     """Train `cfg` into `run_dir`, or continue the run there when `resume`."""
     validate(cfg)
     run = RunDir(run_dir)
-    run_dir = run.path
     info, device = distributed.setup(cfg.device)
     if resume:
         check_resumable(load_saved_config(run.config), cfg, saved_processes(run), info.world)
-    elif run.has_checkpoint():
-        raise FileExistsError(
-            f"{run_dir} already holds a run; use --resume {run_dir} to continue it, "
-            "or choose another --out"
-        )
+    else:
+        check_new_run_dir(run, cfg)
+    distributed.barrier(info)  # every process has looked before rank 0 writes
+    lock = contextlib.nullcontext()
+    if info.main:
+        try:
+            run.path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise FileExistsError(f"cannot create the run folder {run.path}: {err}") from err
+        lock = RunLock(run)
+    with lock, StopSignals() as stop:
+        if info.main:
+            for folder in (run.path, run.checkpoint):
+                checkpoint.remove_temporaries(folder)
+            if not resume:
+                run.metrics.unlink(missing_ok=True)  # this config's own run, restarted
+        _train(cfg, run, resume, info, device, stop)
+    distributed.barrier(info)
+    distributed.teardown(info)
+    return run.path
 
+
+def _train(cfg: Config, run: RunDir, resume: bool, info, device, stop: StopSignals) -> None:
     # Same seed on every process: identical initial weights and a shared noise stream,
     # of which each process takes its own slice (see Family.global_randn).
     t = cfg.train
@@ -147,11 +217,8 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
 
         writer = SummaryWriter(str(run.tb), purge_step=start if resume else None)
     fixed = family.fixed_inputs(t.sample_count, seed=cfg.seed + 12345)
-    metrics_file = run.metrics
-    if resume and info.main and metrics_file.exists():  # drop rows logged after the checkpoint
-        rows = [r for r in metrics_file.read_text().splitlines() if r]
-        kept = "".join(r + "\n" for r in rows if json.loads(r)["step"] <= start)
-        checkpoint.atomic_write(metrics_file, lambda p: p.write_text(kept))
+    if resume and info.main:
+        keep_rows_up_to(run.metrics, start)
 
     bar = None
     if info.main and t.progress:
@@ -173,34 +240,55 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
         pending.append((done, logs))
         if bar is not None:
             bar.update(1)
+        stopping = distributed.any_process(info, stop.signum is not None, device)
+        last = done == t.steps or stopping
         every = (t.log_every, t.sample_every, t.checkpoint_every)
-        if done != t.steps and all(done % n for n in every):
+        if not last and all(done % n for n in every):
             continue
 
-        values = check_finite(pending, info, device, run_dir)  # raises DivergedError
+        values = check_finite(pending, info, device, run.path)  # raises DivergedError
         pending = []
         if bar is not None:
             bar.set_postfix({k: f"{v:.3f}" for k, v in values.items() if k.startswith("loss")})
-        if not info.main:
-            continue
-        if done % t.log_every == 0 or done == t.steps:
-            elapsed = time.perf_counter() - window_start
-            row = {"step": done, **values, "steps_per_s": window_steps / max(elapsed, 1e-9),
-                   "lr_g": family.optimizers["G"].param_groups[0]["lr"]}
-            with metrics_file.open("a") as f:
-                f.write(json.dumps(row) + "\n")
-            for k, v in row.items():
-                if k != "step":
-                    writer.add_scalar(k, v, done)
-            window_start, window_steps = time.perf_counter(), 0
-        if done % t.sample_every == 0 or done == t.steps:
-            save_snapshot(family, fixed, data, run.sample_grid(done))
-        if done % t.checkpoint_every == 0 or done == t.steps:
-            checkpoint.save_checkpoint(run.checkpoint, done, family, data.stream.state_dict())
+        if info.main:
+            if done % t.log_every == 0 or last:
+                elapsed = time.perf_counter() - window_start
+                row = {"step": done, **values, "steps_per_s": window_steps / max(elapsed, 1e-9),
+                       "lr_g": family.optimizers["G"].param_groups[0]["lr"]}
+                with run.metrics.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                for k, v in row.items():
+                    if k != "step":
+                        writer.add_scalar(k, v, done)
+                window_start, window_steps = time.perf_counter(), 0
+            if done % t.sample_every == 0 or done == t.steps:
+                save_snapshot(family, fixed, data, run.sample_grid(done))
+            if done % t.checkpoint_every == 0 or last:
+                checkpoint.save_checkpoint(run.checkpoint, done, family,
+                                           data.stream.state_dict(), t.keep_checkpoints)
+        if stopping:
+            if bar is not None:
+                bar.close()
+            raise RunInterrupted(stop.signum or signal.SIGTERM, done, run)
     if bar is not None:
         bar.close()
     if writer is not None:
         writer.close()
-    distributed.barrier(info)
-    distributed.teardown(info)
-    return run_dir
+
+
+def keep_rows_up_to(metrics: Path, step: int) -> None:
+    """Drop the rows logged after the checkpoint a run resumes from (rewritten atomically)."""
+    if not metrics.exists():
+        return
+    kept = []
+    for number, line in enumerate(metrics.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row_step = json.loads(line)["step"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ValueError(f"{metrics} line {number} is not a JSON row with a step; move the "
+                             "file away to resume without it") from None
+        if row_step <= step:
+            kept.append(line + "\n")
+    checkpoint.atomic_write(metrics, lambda p: p.write_text("".join(kept)))
