@@ -26,6 +26,7 @@ from ganforge.augment import diff_augment, parse_policy
 from ganforge.data.toy import TOYS
 from ganforge.families.base import EMA, Family, ema_copy, frozen, make_adam, make_scheduler
 from ganforge.nets import ARCHS, build_gan_nets
+from ganforge.objectives.penalties import top_k_count, top_k_outputs
 from ganforge.train.distributed import unwrap
 
 CLASS_HEADS = ("projection", "acgan", "classifier")
@@ -285,8 +286,8 @@ class GANFamily(Family):
         if cfg.top_k >= 1:
             return fake_out
         anneal = cfg.top_k_steps or max(1, self.cfg.train.steps // 2)
-        k = objectives.top_k_count(step, fake_out.shape[0], cfg.top_k, anneal)
-        return objectives.top_k_outputs(fake_out, k)
+        k = top_k_count(step, fake_out.shape[0], cfg.top_k, anneal)
+        return top_k_outputs(fake_out, k)
 
     def g_loss(self, batch, d: nn.Module, step: int = 0):
         """(G's loss, logs) on m fresh samples (or the D step's, with reuse_fake) scored by d."""

@@ -2,8 +2,9 @@
 CycleGAN resume (image pools included), linear LR decay, and pix2pix's PatchGAN class head
 (its losses by hand, what it learns, its refusals).
 
-The cycle and identity losses on hand-made tensors are tested in tests/test_objectives.py;
-evaluation and folder translation in tests/eval/test_translation.py."""
+The cycle and identity losses on hand-made tensors are tested in
+tests/objectives/test_translation_losses.py; evaluation and folder translation in
+tests/eval/test_translation.py."""
 
 from __future__ import annotations
 

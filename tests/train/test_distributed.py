@@ -64,7 +64,7 @@ WORKER = textwrap.dedent('''
     import json, sys
     import torch.distributed as dist
     from safetensors.torch import save_file
-    from ganforge import objectives
+    from ganforge.objectives import penalties
     from ganforge.train import loop
     from ganforge.cli import main
     from ganforge.train import distributed
@@ -80,13 +80,13 @@ WORKER = textwrap.dedent('''
     # The gradient penalty draws eps per local sample from the shared RNG; for an exact
     # comparison with one process, draw the global batch's eps and keep this process's rows
     # (as Family.global_randn does for z).
-    uniform = objectives._per_sample_uniform
+    uniform = penalties._per_sample_uniform
     def global_uniform(n, like, generator):
         r, w = dist.get_rank(), dist.get_world_size()
         return uniform(n * w, like, generator)[r::w]
 
     for name, (preset, overrides) in jobs.items():
-        objectives._per_sample_uniform = global_uniform if name == "wgan_gp" else uniform
+        penalties._per_sample_uniform = global_uniform if name == "wgan_gp" else uniform
         args = ["train", preset, "--out", f"{out}/{name}"]
         for key, value in overrides.items():
             args += ["--set", f"{key}={value}"]

@@ -1,0 +1,173 @@
+"""Nothing of the user's is lost, through the real `ganforge` command: a folder that is not
+a run, two trainings in one folder, Ctrl-C and SIGTERM, an unreadable newest checkpoint,
+leftovers of killed writers, and SIGKILL at random moments."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ganforge.config import load_config
+from ganforge.train import checkpoint
+from ganforge.train.loop import train
+
+TOY = {"model.g_width": 16, "model.d_width": 16, "model.depth": 1, "data.batch_size": 32,
+       "train.log_every": 1, "train.sample_every": 1000, "train.checkpoint_every": 1,
+       "train.progress": False, "optim.lr_decay": "none"}
+
+
+def toy_args(steps: int) -> list[str]:
+    overrides = {**TOY, "train.steps": steps}
+    return [arg for k, v in overrides.items() for arg in ("--set", f"{k}={str(v).lower()}")]
+
+
+def ganforge(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ganforge", *args], capture_output=True,
+                          text=True, timeout=300, **kwargs)
+
+
+def start_training(run: Path, steps: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "ganforge", "train", "toy-ring", "--out",
+                             str(run), *toy_args(steps)], stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_checkpoint(run: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not (run / "checkpoint" / "state.json").is_file():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def nets(run: Path) -> dict[str, torch.Tensor]:
+    state = checkpoint.read_state(run / "checkpoint")
+    return load_file(str(run / "checkpoint" / state["files"]["nets"]))
+
+
+def test_a_folder_of_the_users_is_refused_and_left_as_it_was(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "config.yaml").write_text("my: notes\n")
+    (folder / "metrics.jsonl").write_text("mine\n")
+    proc = ganforge("train", "toy-ring", "--out", str(folder), *toy_args(2))
+    assert proc.returncode == 2 and "is not empty and holds no run of this config" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (folder / "config.yaml").read_text() == "my: notes\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "metrics.jsonl"]
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    proc = ganforge("train", "toy-ring", "--out", str(a_file), *toy_args(2))
+    assert proc.returncode == 2 and "is a file" in proc.stderr and a_file.read_text() == "x"
+
+
+def test_two_trainings_in_one_folder_then_ctrl_c_then_resume(tmp_path):
+    run = tmp_path / "run"
+    first = start_training(run, 100_000)
+    wait_for_checkpoint(run, first)
+    second = ganforge("train", "--resume", str(run))
+    assert second.returncode == 2
+    assert f"is being trained by process {first.pid}" in second.stderr
+    first.send_signal(signal.SIGINT)
+    assert first.wait(timeout=60) == 130
+    message = first.stderr.read()
+    assert "SIGINT: stopped after step" in message and "--resume" in message
+    assert "Traceback" not in message and not (run / ".lock").exists()
+    stopped = checkpoint.read_state(run / "checkpoint")["step"]
+    rows = [json.loads(r) for r in (run / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["step"] == stopped  # the last step is both logged and saved
+    proc = ganforge("train", "--resume", str(run), "--set", f"train.steps={stopped + 3}")
+    assert proc.returncode == 0, proc.stderr
+    assert checkpoint.read_state(run / "checkpoint")["step"] == stopped + 3
+
+
+def test_sigterm_exits_143_and_a_dead_owners_lock_is_taken_over(tmp_path):
+    run = tmp_path / "run"
+    proc = start_training(run, 100_000)
+    wait_for_checkpoint(run, proc)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143 and "SIGTERM: stopped" in proc.stderr.read()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True)
+    (run / ".lock").write_text(gone.stdout.strip())  # a killed owner's lock
+    (run / "checkpoint" / ".nets-0000009.safetensors.tmp-99999").write_bytes(b"half")
+    step = checkpoint.read_state(run / "checkpoint")["step"]
+    resumed = ganforge("train", "--resume", str(run), "--set", f"train.steps={step + 1}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"taking over {run / '.lock'} from process {gone.stdout.strip()}" in resumed.stderr
+    assert not any(".tmp-" in p.name for p in (run / "checkpoint").iterdir())
+    assert not (run / ".lock").exists()
+
+
+def test_an_unreadable_newest_checkpoint_is_named_and_the_previous_one_used(tmp_path):
+    run = tmp_path / "run"
+    train(load_config("toy-ring", {**TOY, "train.steps": 4}), run)
+    folder = run / "checkpoint"
+    assert sorted(p.name for p in folder.glob("step-*.json")) == ["step-0000003.json",
+                                                                 "step-0000004.json"]
+    newest = folder / "nets-0000004.safetensors"
+    newest.write_bytes(newest.read_bytes()[:100])  # truncated, as by a full disk
+    proc = ganforge("sample", str(run), "-n", "8", "--out", str(tmp_path / "s"))
+    assert proc.returncode == 0, proc.stderr
+    assert "nets-0000004.safetensors is missing, truncated or corrupt" in proc.stderr
+    assert "using the checkpoint of step 3" in proc.stderr
+    assert proc.stdout.strip() == str(tmp_path / "s.png") and (tmp_path / "s.png").is_file()
+    state = json.loads((folder / "step-0000003.json").read_text())
+    state["step"] = 7  # an edited step that no longer matches its files
+    (folder / "state.json").write_text(json.dumps(state))
+    (folder / "step-0000004.json").unlink()
+    proc = ganforge("train", "--resume", str(run), "--set", "train.steps=5")
+    assert proc.returncode == 0, proc.stderr
+    assert "says step 7 but names the files" in proc.stderr
+    rows = [json.loads(r)["step"] for r in (run / "metrics.jsonl").read_text().splitlines()]
+    assert rows == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--resume", "RUN", "--out", "elsewhere"], "--out is for a new run"),
+    (["sample", "RUN", "-n", "0"], "-n must be at least 1, got 0"),
+    (["sample", "RUN", "-n", "-1"], "-n must be at least 1, got -1"),
+])
+def test_misused_options_are_refused_in_one_line(args, message, tmp_path):
+    run = tmp_path / "run"
+    train(load_config("toy-ring", {**TOY, "train.steps": 1}), run)
+    proc = ganforge(*[str(run) if a == "RUN" else a for a in args])
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_then_resume_ends_where_one_run_ends(tmp_path):
+    """Kill the training process 20 times at random moments (mid-step, mid-checkpoint,
+    mid-metrics-row); each restart resumes; the end is bitwise the uninterrupted run's."""
+    steps = 400
+    straight = tmp_path / "straight"
+    train(load_config("toy-ring", {**TOY, "train.steps": steps}), straight)
+    run, rng, kills = tmp_path / "killed", random.Random(0), 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    while True:
+        started = (run / "checkpoint" / "state.json").is_file()
+        args = ["--resume", str(run)] if started else ["toy-ring", "--out", str(run),
+                                                         *toy_args(steps)]
+        proc = subprocess.Popen([sys.executable, "-m", "ganforge", "train", *args], env=env,
+                                stderr=subprocess.PIPE, text=True)
+        if kills < 20:
+            time.sleep(rng.uniform(1.2, 3.0))  # past the imports, into training
+            if proc.poll() is None:
+                proc.kill()
+                kills += 1
+        code = proc.wait(timeout=300)
+        if code == 0:
+            break
+        assert code == -signal.SIGKILL, proc.stderr.read()
+    assert kills == 20
+    a, b = nets(straight), nets(run)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    rows = [json.loads(r)["step"] for r in (run / "metrics.jsonl").read_text().splitlines()]
+    assert rows == list(range(1, steps + 1))
