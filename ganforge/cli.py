@@ -126,15 +126,27 @@ def interpolate(run, n: int, seed: int, labels=None):
 def cmd_eval(args) -> int:
     from ganforge.api import evaluate, load_run
 
+    if args.n is not None and args.n < 2:
+        raise ValueError(f"--n must be at least 2 samples, got {args.n}")
     run = load_run(args.run, device=args.device)
+    if args.features and run.data.kind == "toy":
+        raise ValueError(f"--features {args.features} chooses an image feature extractor; "
+                         "toy runs are scored on their points: leave it out")
     names = args.metrics.split(",") if args.metrics else None
     result = evaluate(run, names, args.n, args.features, args.seed)
-    RunDir(args.run).eval.write_text(json.dumps(result, indent=1, default=float))
     if args.json:
         _print_json(result)
     else:
         for k, v in result["metrics"].items():
             print(f"{k:12s} {v}")
+    from ganforge.train.checkpoint import atomic_write
+
+    text = json.dumps(result, indent=1, default=float)
+    try:
+        atomic_write(RunDir(args.run).eval, lambda p: p.write_text(text))
+    except OSError as err:
+        print(f"ganforge eval: warning: the results above were not saved to "
+              f"{RunDir(args.run).eval} ({err.strerror or err})", file=sys.stderr)
     return 0
 
 

@@ -3,7 +3,7 @@
 A run is described by `Config`, a tree of dataclasses. A preset is a YAML file of
 overrides of the defaults below (`ganforge/presets/NAME.yaml`); `--set key=value`
 applies further overrides with type checking. The fully resolved config is saved
-as `RUN/config.yaml`, and its hash guards resumes.
+as `RUN/config.yaml`; a resume compares it with the config asked for.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ import torch
 
 from ganforge.config import Config, load_saved_config
 from ganforge.data import Data
+from ganforge.data.fingerprint import warn_if_changed
 from ganforge.families import Family, build_family, load_data
+from ganforge.rundir import RunDir
 from ganforge.train.checkpoint import load_nets
 from ganforge.validate import validate
 
@@ -27,18 +29,18 @@ class Run:
 
 def load_run(run_dir: Path | str, device: str | None = None) -> Run:
     """Rebuild the family of RUN/config.yaml and load RUN/checkpoint into it."""
-    path = Path(run_dir)
-    if not (path / "config.yaml").is_file():
-        raise FileNotFoundError(f"{path} is not a ganforge run (no config.yaml in it)")
-    cfg = load_saved_config(path / "config.yaml")
+    run = RunDir(run_dir).require()
+    cfg = load_saved_config(run.config)
+    if cfg.data.path:
+        warn_if_changed(run.data, Path(cfg.data.path))
     if device is not None:
         cfg.device = device
     data = load_data(cfg)
     family = build_family(cfg, data, torch.device(cfg.device))
-    state = load_nets(path / "checkpoint", family)
+    state = load_nets(run.checkpoint, family)
     for net in family.nets.values():
         net.eval()
-    return Run(path, cfg, data, family, int(state["step"]))
+    return Run(run.path, cfg, data, family, int(state["step"]))
 
 
 def build(cfg: Config, device: str | torch.device = "cpu", rank: int = 0,

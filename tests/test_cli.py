@@ -45,8 +45,8 @@ def test_train_sample_eval_json(tmp_path, capsys):
 
 
 def test_resume_via_cli_refuses_changed_config(tmp_path, capsys):
-    run = tmp_path / "run"
-    assert main(["train", "toy-ring", "--out", str(run), *TINY]) == 0
+    run = tmp_path / "run"  # a constant learning rate, so the budget may grow on resume
+    assert main(["train", "toy-ring", "--out", str(run), *TINY, "--set", "optim.lr_decay=none"]) == 0
     assert main(["train", "--resume", str(run), "--set", "loss.name=hinge"]) == 2
     assert "loss.name: 'ns' -> 'hinge'" in capsys.readouterr().err
     assert main(["train", "--resume", str(run), "--set", "train.steps=18"]) == 0
@@ -59,3 +59,18 @@ def test_theory_quick_json(capsys, tmp_path):
     assert report["value_identity_abs_error"] < 1e-3
     assert report["final_jsd"] < 0.01 and abs(report["final_d_mean"] - 0.5) < 0.05
     assert (tmp_path / "figure1.png").is_file()
+
+
+def test_eval_refuses_what_it_would_ignore_and_keeps_results_it_cannot_save(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "toy-ring", "--out", str(run), *TINY]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run), "--n", "0"]) == 2
+    assert "--n must be at least 2 samples, got 0" in capsys.readouterr().err
+    assert main(["eval", str(run), "--features", "inception"]) == 2
+    assert "toy runs are scored on their points" in capsys.readouterr().err
+    (run / "eval.json").mkdir()  # a path that cannot be written as a file
+    assert main(["eval", str(run), "--json", "--n", "200"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["protocol"]["num_fake"] == 200
+    assert "the results above were not saved to" in captured.err

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from ganforge.eval.translation import class_accuracy, evaluate_translation
+from ganforge.rundir import RunDir
 
 DIGIT_SETS = ("mnist5k", "digits", "mnist")
 
@@ -105,7 +106,7 @@ def fid_between(a: str, b: str, features: str = "inception", n: int = 5000,
 
     def source(path: str):
         p = Path(path)
-        if (p / "config.yaml").is_file() and (p / "checkpoint").is_dir():
+        if RunDir(p).is_run() and RunDir(p).checkpoint.is_dir():
             from ganforge.run import load_run
 
             return _generate(load_run(p, device=device), n, seed=0)

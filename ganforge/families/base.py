@@ -169,7 +169,7 @@ def make_scheduler(opt, cfg) -> torch.optim.lr_scheduler.LambdaLR:
         return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
     start = int(o.decay_start * steps)
     return torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda step: 1.0 - max(0, step - start) / max(1, steps - start)
+        opt, lambda step: max(0.0, 1.0 - max(0, step - start) / max(1, steps - start))
     )
 
 

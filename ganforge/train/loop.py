@@ -17,6 +17,7 @@ still reported with the step where it first appeared and never reaches a checkpo
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import signal
@@ -28,6 +29,7 @@ from pathlib import Path
 import torch
 
 from ganforge.config import RESUMABLE_KEYS, Config, config_diff, load_saved_config, save_config
+from ganforge.data.fingerprint import fingerprint, warn_if_changed
 from ganforge.families import build_family, load_data
 from ganforge.rundir import RunDir, RunInterrupted, RunLock
 from ganforge.train import checkpoint, distributed, speed
@@ -55,6 +57,13 @@ def saved_processes(run: RunDir) -> int:
 
 
 def check_resumable(saved: Config, wanted: Config, saved_world: int = 1, world: int = 1) -> None:
+    decaying = saved.optim.lr_decay == "linear"
+    if decaying and saved.train.steps != wanted.train.steps:
+        raise ResumeError(
+            f"cannot resume with train.steps={wanted.train.steps}: optim.lr_decay=linear ties "
+            f"the learning rate to this run's train.steps={saved.train.steps} (it reaches 0 "
+            "there), and another budget would move it back up. Resume with the same "
+            "train.steps, or start a new run with the new budget.")
     diff = config_diff(saved, wanted, ignore=RESUME_IGNORES)
     before, after = saved.data.batch_size * saved_world, wanted.data.batch_size * world
     if before != after:
@@ -70,7 +79,7 @@ def check_resumable(saved: Config, wanted: Config, saved_world: int = 1, world: 
         )
 
 
-def check_finite(pending: list[tuple[int, dict]], info, device, run_dir: Path) -> dict[str, float]:
+def check_finite(pending: list[tuple[int, dict]], info, device, run: RunDir) -> dict[str, float]:
     """The logs of the last pending step as numbers, once every pending step's are finite.
 
     Raises DivergedError naming the first step (over all processes) with a NaN or inf.
@@ -87,7 +96,7 @@ def check_finite(pending: list[tuple[int, dict]], info, device, run_dir: Path) -
         what = ", ".join(f"{k}={v}" for k, v in bad.items()) or "on another process"
         raise DivergedError(
             f"training diverged at step {first_bad}: {what}. The last good checkpoint is kept "
-            f"in {run_dir / 'checkpoint'}; lower the learning rates or change the loss, then "
+            f"in {run.checkpoint}; lower the learning rates or change the loss, then "
             "start a new run."
         )
     return values
@@ -160,6 +169,9 @@ def check_new_run_dir(run: RunDir, cfg: Config) -> None:
 def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
     """Train `cfg` into `run_dir`, or continue the run there when `resume`."""
     validate(cfg)
+    if cfg.data.path:  # the same folder wherever the run is later resumed or evaluated from
+        cfg = copy.deepcopy(cfg)
+        cfg.data.path = str(Path(cfg.data.path).expanduser().resolve())
     run = RunDir(run_dir)
     info, device = distributed.setup(cfg.device)
     if resume:
@@ -180,6 +192,7 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
                 checkpoint.remove_temporaries(folder)
             if not resume:
                 run.metrics.unlink(missing_ok=True)  # this config's own run, restarted
+            remember_data(run, cfg, resume)
         _train(cfg, run, resume, info, device, stop)
     distributed.barrier(info)
     distributed.teardown(info)
@@ -246,7 +259,7 @@ def _train(cfg: Config, run: RunDir, resume: bool, info, device, stop: StopSigna
         if not last and all(done % n for n in every):
             continue
 
-        values = check_finite(pending, info, device, run.path)  # raises DivergedError
+        values = check_finite(pending, info, device, run)  # raises DivergedError
         pending = []
         if bar is not None:
             bar.set_postfix({k: f"{v:.3f}" for k, v in values.items() if k.startswith("loss")})
@@ -274,6 +287,18 @@ def _train(cfg: Config, run: RunDir, resume: bool, info, device, stop: StopSigna
         bar.close()
     if writer is not None:
         writer.close()
+
+
+def remember_data(run: RunDir, cfg: Config, resume: bool) -> None:
+    """A new run notes its data folder's fingerprint; a resumed one warns if it changed."""
+    if not cfg.data.path:
+        return
+    folder = Path(cfg.data.path)
+    if resume:
+        warn_if_changed(run.data, folder)
+    elif folder.is_dir():
+        text = json.dumps(fingerprint(folder), indent=1)
+        checkpoint.atomic_write(run.data, lambda p: p.write_text(text))
 
 
 def keep_rows_up_to(metrics: Path, step: int) -> None:

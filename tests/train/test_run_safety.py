@@ -171,3 +171,36 @@ def test_sigkill_at_random_moments_then_resume_ends_where_one_run_ends(tmp_path)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     rows = [json.loads(r)["step"] for r in (run / "metrics.jsonl").read_text().splitlines()]
     assert rows == list(range(1, steps + 1))
+
+
+def test_a_decaying_run_keeps_its_budget_on_resume(tmp_path):
+    run = tmp_path / "run"
+    cfg = load_config("toy-ring", {**TOY, "train.steps": 4, "optim.lr_decay": "linear"})
+    train(cfg, run)
+    proc = ganforge("train", "--resume", str(run), "--set", "train.steps=8")
+    assert proc.returncode == 2
+    assert "optim.lr_decay=linear ties the learning rate to this run's train.steps=4" in proc.stderr
+    rows = [json.loads(r) for r in (run / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["lr_g"] == 0.0 and all(r["lr_g"] >= 0 for r in rows)
+
+
+def test_a_folder_run_keeps_its_absolute_data_path_and_notices_a_changed_folder(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for i in range(20):
+        Image.new("RGB", (32, 32), (i * 10, 0, 0)).save(folder / f"{i}.png")
+    over = ["--set", "data.path=pictures", "--set", "data.batch_size=8", "--set",
+            "train.steps=2", "--set", "model.g_width=4", "--set", "model.d_width=4",
+            "--set", "train.progress=false"]
+    proc = ganforge("train", "folder-dcgan", "--out", "run", *over, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    saved = load_config(str(tmp_path / "run" / "config.yaml"))
+    assert saved.data.path == str(folder)  # absolute: eval from anywhere reads the same data
+    assert json.loads((tmp_path / "run" / "data.json").read_text())["files"] == 20
+    Image.new("RGB", (32, 32)).save(folder / "new.png")
+    proc = ganforge("sample", str(tmp_path / "run"), "-n", "4", "--out", str(tmp_path / "s.png"))
+    assert proc.returncode == 0, proc.stderr
+    assert f"the data in {folder} changed since the run started (20 files then, 21 now)" \
+        in proc.stderr
