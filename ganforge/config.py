@@ -98,6 +98,10 @@ class TrainConfig:
     sample_every: int = 500
     checkpoint_every: int = 500
     keep_checkpoints: int = 2  # the newest checkpoints kept; an unreadable newest falls back
+    eval_every: int = 0  # score the EMA generator every this many steps (0 = off)
+    eval_metrics: str = ""  # comma-separated metric names; the first picks the best
+    #                         checkpoint (default: those of `ganforge eval` for the data)
+    eval_samples: int = 1000  # generated samples per tracked evaluation
     sample_count: int = 64
     progress: bool = True
     sync_bn: bool = False  # batch statistics over the global batch of all processes (DDP)
@@ -159,6 +163,7 @@ DEFAULT_PRESET = "digits-dcgan"
 # Keys that may change when a run is resumed: the budget, where it runs, and switches that
 # change the speed but not the numbers.
 RESUMABLE_KEYS = ("train.steps", "device", "train.progress", "train.keep_checkpoints",
+                  "train.eval_every", "train.eval_metrics", "train.eval_samples",
                   "speed.compile", "speed.channels_last", "speed.on_device")
 #: keys that moved into the section of the family (or switch set) they belong to; saved
 #: configs and config files with the old names still load

@@ -27,8 +27,9 @@ class Run:
     step: int
 
 
-def load_run(run_dir: Path | str, device: str | None = None) -> Run:
-    """Rebuild the family of RUN/config.yaml and load RUN/checkpoint into it."""
+def load_run(run_dir: Path | str, device: str | None = None, best: bool = False) -> Run:
+    """Rebuild the family of RUN/config.yaml and load RUN/checkpoint into it (`best`: the nets
+    of the best checkpoint that train.eval_every tracked)."""
     run = RunDir(run_dir).require()
     cfg = load_saved_config(run.config)
     if cfg.data.path:
@@ -37,7 +38,7 @@ def load_run(run_dir: Path | str, device: str | None = None) -> Run:
         cfg.device = device
     data = load_data(cfg)
     family = build_family(cfg, data, torch.device(cfg.device))
-    state = load_nets(run.checkpoint, family)
+    state = load_nets(run.checkpoint, family, best=best)
     for net in family.nets.values():
         net.eval()
     return Run(run.path, cfg, data, family, int(state["step"]))

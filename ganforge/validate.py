@@ -31,7 +31,7 @@ COMMON_KEYS = frozenset({
     "description", "seed", "device", "data.name", "data.batch_size", "model.arch",
     *(f"train.{k}" for k in ("family", "steps", "d_steps", "ema", "ema_start", "log_every",
                              "sample_every", "checkpoint_every", "sample_count", "progress",
-                             "sync_bn", "keep_checkpoints")),
+                             "sync_bn", "keep_checkpoints", "eval_every")),
     "optim.lr_g", "optim.lr_d", "optim.beta1", "optim.beta2", "optim.lr_decay", "optim.decay_start",
     "speed.compile", "speed.channels_last", "speed.fused", "speed.on_device",
 })
@@ -53,7 +53,7 @@ RANGES = {
     "train.steps": ">= 1", "train.d_steps": ">= 1", "train.ema": "[0, 1)",
     "train.ema_start": ">= 0", "train.log_every": ">= 1", "train.sample_every": ">= 1",
     "train.checkpoint_every": ">= 1", "train.sample_count": ">= 1",
-    "train.keep_checkpoints": ">= 1",
+    "train.keep_checkpoints": ">= 1", "train.eval_every": ">= 0", "train.eval_samples": ">= 2",
     "began.gamma": "(0, 1]", "began.lambda_k": ">= 0",
     "pix2pix.l1_weight": ">= 0",
     "cyclegan.cycle_weight": ">= 0", "cyclegan.identity_weight": ">= 0",
@@ -105,6 +105,8 @@ def read_keys(cfg: Config) -> set[str]:
     """Every key that a run of `cfg` reads."""
     family = FAMILIES.get(cfg.train.family)
     keys = set(COMMON_KEYS) | family.reads(cfg)
+    if cfg.train.eval_every > 0:
+        keys |= {"train.eval_metrics", "train.eval_samples"}
     if family.data_kind != "samples" or cfg.data.name not in TOYS:
         keys |= set(image_keys(cfg.data.name, family.data_kind))
     return keys
@@ -133,6 +135,15 @@ def validate(cfg: Config) -> None:
     family.check(cfg)
     speed.check_switches(cfg, family)
     check_ignored(cfg)
+    check_tracked_metrics(cfg)
+
+
+def check_tracked_metrics(cfg: Config) -> None:
+    from ganforge.metrics import METRICS
+
+    for name in cfg.train.eval_metrics.split(","):
+        if name.strip():
+            METRICS.get(name.strip())
 
 
 def check_device(device: str) -> None:

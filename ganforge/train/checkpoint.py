@@ -145,11 +145,41 @@ def save_checkpoint(folder: Path, step: int, family, data_state: dict, keep: int
         "schedulers": {k: s.state_dict() for k, s in family.schedulers.items()},
         "data": _plain(data_state),
     }
+    best = read_best(folder)
+    if best is not None:
+        state["best"] = best
 
     text = json.dumps(state, indent=1)
     atomic_write(folder / f"step-{step:07d}.json", lambda p: p.write_text(text))
     atomic_write(folder / "state.json", lambda p: p.write_text(text))
     _prune(folder, keep)
+
+
+BEST_NETS, BEST_STATE = "best-nets.safetensors", "best.json"
+
+
+def save_best(folder: Path, step: int, metric: str, value: float) -> dict[str, Any]:
+    """Copy the nets of the checkpoint of `step` to best-nets.safetensors and note why in
+    best.json (and in state.json); both written atomically."""
+    source = (folder / f"nets-{step:07d}.safetensors").read_bytes()
+    best = {"step": step, "metric": metric, "value": value, "file": BEST_NETS}
+    atomic_write(folder / BEST_NETS, lambda p: p.write_bytes(source))
+    atomic_write(folder / BEST_STATE, lambda p: p.write_text(json.dumps(best, indent=1)))
+    state = json.loads((folder / "state.json").read_text())
+    state["best"] = best
+    atomic_write(folder / "state.json", lambda p: p.write_text(json.dumps(state, indent=1)))
+    return best
+
+
+def read_best(folder: Path) -> dict[str, Any] | None:
+    """What best.json says (None when the run kept no best checkpoint)."""
+    path = folder / BEST_STATE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError as err:
+        raise CheckpointError(f"{path} is not readable JSON ({err})") from err
 
 
 def _prune(folder: Path, keep: int) -> None:
@@ -159,7 +189,8 @@ def _prune(folder: Path, keep: int) -> None:
     kept = {f"{kind}-{s:07d}.{ext}" for s in steps[:keep]
             for kind, ext in (("nets", "safetensors"), ("state", "safetensors"), ("step", "json"))}
     for path in folder.iterdir():
-        if path.name not in kept and (path.suffix == ".safetensors" or STEP_FILE.match(path.name)):
+        old = path.suffix == ".safetensors" and path.name != BEST_NETS
+        if path.name not in kept and (old or STEP_FILE.match(path.name)):
             path.unlink(missing_ok=True)
 
 
@@ -233,8 +264,16 @@ def _load_nets(family, tensors: dict[str, torch.Tensor]) -> None:
     family.load_extra_state(extra)
 
 
-def load_nets(folder: Path, family) -> dict[str, Any]:
-    """Load every net (and the family's extra tensors) into `family`; returns the state."""
+def load_nets(folder: Path, family, best: bool = False) -> dict[str, Any]:
+    """Load every net (and the family's extra tensors) into `family`; returns the state (with
+    `best`: the nets of the best tracked checkpoint, and best.json as the state)."""
+    if best:
+        state = read_best(folder)
+        if state is None:
+            raise CheckpointError(f"{folder} holds no best checkpoint: the run tracked no "
+                                  "metric (train.eval_every=0)")
+        _load_nets(family, _load_tensors(folder / BEST_NETS))
+        return state
     state, nets, _ = read_checkpoint(folder, with_state=False)
     _load_nets(family, nets)
     return state

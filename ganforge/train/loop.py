@@ -33,6 +33,7 @@ from ganforge.data.fingerprint import fingerprint, warn_if_changed
 from ganforge.families import build_family, load_data
 from ganforge.rundir import RunDir, RunInterrupted, RunLock
 from ganforge.train import checkpoint, distributed, speed
+from ganforge.train.tracking import Tracker
 from ganforge.validate import validate
 from ganforge.viz import save_image_grid, save_points, save_scatter
 
@@ -53,7 +54,16 @@ RESUME_IGNORES = RESUMABLE_KEYS + ("data.batch_size",)
 def saved_processes(run: RunDir) -> int:
     """How many processes trained the run (1 for runs that never said)."""
     path = run.processes
-    return int(json.loads(path.read_text())["processes"]) if path.is_file() else 1
+    if not path.is_file():
+        return 1
+    try:
+        processes = json.loads(path.read_text())["processes"]
+    except (ValueError, KeyError, TypeError):
+        processes = None
+    if not isinstance(processes, int) or processes < 1:
+        raise ValueError(f'{path} should read {{"processes": N, ...}} with N >= 1; it says how '
+                         "many processes trained the run (1 if you delete it)")
+    return processes
 
 
 def check_resumable(saved: Config, wanted: Config, saved_world: int = 1, world: int = 1) -> None:
@@ -230,6 +240,7 @@ def _train(cfg: Config, run: RunDir, resume: bool, info, device, stop: StopSigna
 
         writer = SummaryWriter(str(run.tb), purge_step=start if resume else None)
     fixed = family.fixed_inputs(t.sample_count, seed=cfg.seed + 12345)
+    tracker = Tracker(cfg, run, family, data) if info.main else None
     if resume and info.main:
         keep_rows_up_to(run.metrics, start)
 
@@ -255,7 +266,7 @@ def _train(cfg: Config, run: RunDir, resume: bool, info, device, stop: StopSigna
             bar.update(1)
         stopping = distributed.any_process(info, stop.signum is not None, device)
         last = done == t.steps or stopping
-        every = (t.log_every, t.sample_every, t.checkpoint_every)
+        every = (t.log_every, t.sample_every, t.checkpoint_every, t.eval_every or t.steps)
         if not last and all(done % n for n in every):
             continue
 
@@ -264,10 +275,11 @@ def _train(cfg: Config, run: RunDir, resume: bool, info, device, stop: StopSigna
         if bar is not None:
             bar.set_postfix({k: f"{v:.3f}" for k, v in values.items() if k.startswith("loss")})
         if info.main:
-            if done % t.log_every == 0 or last:
+            tracked = tracker.measure(done) if tracker.due(done) else {}
+            if done % t.log_every == 0 or last or tracked:
                 elapsed = time.perf_counter() - window_start
                 row = {"step": done, **values, "steps_per_s": window_steps / max(elapsed, 1e-9),
-                       "lr_g": family.optimizers["G"].param_groups[0]["lr"]}
+                       "lr_g": family.optimizers["G"].param_groups[0]["lr"], **tracked}
                 with run.metrics.open("a") as f:
                     f.write(json.dumps(row) + "\n")
                 for k, v in row.items():
@@ -276,9 +288,12 @@ def _train(cfg: Config, run: RunDir, resume: bool, info, device, stop: StopSigna
                 window_start, window_steps = time.perf_counter(), 0
             if done % t.sample_every == 0 or done == t.steps:
                 save_snapshot(family, fixed, data, run.sample_grid(done))
-            if done % t.checkpoint_every == 0 or last:
+            best = bool(tracked) and tracker.improves(tracked)
+            if done % t.checkpoint_every == 0 or last or best:
                 checkpoint.save_checkpoint(run.checkpoint, done, family,
                                            data.stream.state_dict(), t.keep_checkpoints)
+            if best:
+                tracker.keep_best(done, tracked)
         if stopping:
             if bar is not None:
                 bar.close()

@@ -204,3 +204,16 @@ def test_a_folder_run_keeps_its_absolute_data_path_and_notices_a_changed_folder(
     assert proc.returncode == 0, proc.stderr
     assert f"the data in {folder} changed since the run started (20 files then, 21 now)" \
         in proc.stderr
+
+
+@pytest.mark.parametrize("name, garbage, message", [
+    ("processes.json", "{oops", 'processes.json should read {"processes": N, ...}'),
+    ("metrics.jsonl", '{"step": 1}\nnot json\n', "metrics.jsonl line 2 is not a JSON row"),
+])
+def test_garbage_in_a_run_file_is_named_on_resume(tmp_path, name, garbage, message):
+    run = tmp_path / "run"
+    train(load_config("toy-ring", {**TOY, "train.steps": 2}), run)
+    (run / name).write_text(garbage)
+    proc = ganforge("train", "--resume", str(run))
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert (run / name).read_text() == garbage
