@@ -10,6 +10,7 @@ a run trains to the same weights with tracking on or off.
 from __future__ import annotations
 
 import math
+import time
 
 import torch
 
@@ -42,10 +43,13 @@ class Tracker:
         return self.every > 0 and done % self.every == 0
 
     def measure(self, done: int) -> dict[str, float]:
-        """{"eval_NAME": value} of the EMA generator after `done` steps."""
+        """{"eval_NAME": value} of the EMA generator after `done` steps, and eval_seconds (what
+        the scoring cost, to weigh it against training)."""
+        began = time.perf_counter()
         with torch.random.fork_rng(devices=[]):
             result = evaluate_run(self._as_run(done), self.names, self.cfg.train.eval_samples)
-        return {f"eval_{k}": float(v) for k, v in result["metrics"].items() if v is not None}
+        values = {f"eval_{k}": float(v) for k, v in result["metrics"].items() if v is not None}
+        return {**values, "eval_seconds": time.perf_counter() - began}
 
     def improves(self, values: dict[str, float]) -> bool:
         """Whether `values` beat the best so far on the first tracked metric."""
