@@ -217,3 +217,23 @@ def test_garbage_in_a_run_file_is_named_on_resume(tmp_path, name, garbage, messa
     proc = ganforge("train", "--resume", str(run))
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
     assert (run / name).read_text() == garbage
+
+
+def test_a_full_disk_during_a_checkpoint_is_one_line_and_loses_nothing(tmp_path):
+    run = tmp_path / "run"
+    train(load_config("toy-ring", {**TOY, "train.steps": 2}), run)
+    script = ("import errno, sys\n"
+              "from ganforge.train import checkpoint as c\n"
+              "def full(tensors, path, metadata=None):\n"
+              "    open(path, 'wb').write(b'partial')\n"
+              "    raise OSError(errno.ENOSPC, 'No space left on device')\n"
+              "c.save_file = full\n"
+              "from ganforge.cli import main\n"
+              f"sys.exit(main(['train', '--resume', {str(run)!r}, '--set', 'train.steps=4']))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "No space left on device" in proc.stderr and "Traceback" not in proc.stderr
+    assert checkpoint.read_state(run / "checkpoint")["step"] == 2  # the last good one
+    assert not any(".tmp-" in p.name for p in (run / "checkpoint").iterdir())
+    assert not (run / ".lock").exists()
