@@ -92,6 +92,12 @@ class Family:
     def g_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    def set_optimizers(self, params: dict[str, Iterable[torch.Tensor]]) -> None:
+        """One Adam per player, "G" at optim.lr_g and "D" at optim.lr_d, with its schedule."""
+        lrs = {"G": self.cfg.optim.lr_g, "D": self.cfg.optim.lr_d}
+        self.optimizers = {name: make_adam(p, lrs[name], self.cfg) for name, p in params.items()}
+        self.schedulers = {name: make_scheduler(o, self.cfg) for name, o in self.optimizers.items()}
+
     def update(self, name: str, loss: torch.Tensor) -> None:
         """One step of optimiser `name` on `loss` (scaled and unscaled under fp16)."""
         optimizer = self.optimizers[name]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from ganforge.families.base import EMA, Family, ema_copy, frozen, make_adam, make_scheduler
+from ganforge.families.base import EMA, Family, ema_copy, frozen
 from ganforge.nets import ARCHS, build_gan_nets
 from ganforge.nets.began import (
     began_convergence,
@@ -48,11 +48,7 @@ class BEGANFamily(Family):
         self.z_dim = cfg.model.z_dim
         self.nets = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
         self.ema, self.d_params = EMA([(self.G_ema, self.G)], cfg.train), list(self.D.parameters())
-        self.optimizers = {
-            "G": make_adam(self.G.parameters(), cfg.optim.lr_g, cfg),
-            "D": make_adam(self.D.parameters(), cfg.optim.lr_d, cfg),
-        }
-        self.schedulers = {k: make_scheduler(o, cfg) for k, o in self.optimizers.items()}
+        self.set_optimizers({"G": self.G.parameters(), "D": self.D.parameters()})
         self.k = 0.0  # k_0 = 0: D first learns to reconstruct real images only
         self._loss_real: torch.Tensor | None = None  # L(x) of the last D step
 

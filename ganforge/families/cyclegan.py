@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ganforge import objectives
-from ganforge.families.base import EMA, ema_copy, frozen, make_adam, make_scheduler
+from ganforge.families.base import EMA, ema_copy, frozen
 from ganforge.families.image_pool import ImagePool
 from ganforge.families.translation import NOT_CONDITIONAL, TranslationFamily, patch_logits
 from ganforge.nets import build_patch_discriminator, build_translator
@@ -77,13 +77,8 @@ class CycleGANFamily(TranslationFamily):
                      "G_ema": self.G_ema, "F_ema": self.F_ema}
         self.ema = EMA([(self.G_ema, self.G), (self.F_ema, self.F)], cfg.train)
         self.d_params = [*self.D_A.parameters(), *self.D_B.parameters()]
-        o = cfg.optim
-        self.optimizers = {
-            "G": make_adam(itertools.chain(self.G.parameters(), self.F.parameters()), o.lr_g, cfg),
-            "D": make_adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()),
-                           o.lr_d, cfg),
-        }
-        self.schedulers = {k: make_scheduler(opt, cfg) for k, opt in self.optimizers.items()}
+        self.set_optimizers({"G": itertools.chain(self.G.parameters(), self.F.parameters()),
+                             "D": self.d_params})
         self.pools = {side: ImagePool(c.pool_size, generator=cfg.seed + offset)
                       for side, offset in POOL_SEED_OFFSETS.items()}
 

@@ -24,7 +24,7 @@ from torch import nn
 from ganforge import objectives
 from ganforge.augment import diff_augment, parse_policy
 from ganforge.data.toy import TOYS
-from ganforge.families.base import EMA, Family, ema_copy, frozen, make_adam, make_scheduler
+from ganforge.families.base import EMA, Family, ema_copy, frozen
 from ganforge.nets import ARCHS, build_gan_nets
 from ganforge.objectives.penalties import top_k_count, top_k_outputs
 from ganforge.train.distributed import unwrap
@@ -154,11 +154,7 @@ class GANFamily(Family):
         self.class_rows = self.conditional_g and self.label_prior is None
         self.nets = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
         self.ema, self.d_params = EMA([(self.G_ema, self.G)], cfg.train), list(self.D.parameters())
-        self.optimizers = {
-            "G": make_adam(self.G.parameters(), cfg.optim.lr_g, cfg),
-            "D": make_adam(self.D.parameters(), cfg.optim.lr_d, cfg),
-        }
-        self.schedulers = {k: make_scheduler(o, cfg) for k, o in self.optimizers.items()}
+        self.set_optimizers({"G": self.G.parameters(), "D": self.D.parameters()})
         # flip/instance-noise randomness has its own stream so it never shifts the noise z
         self.aux_rng = torch.Generator(device="cpu").manual_seed(cfg.seed + 7)
         self.augment = parse_policy(cfg.loss.diffaugment)  # () when off

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge import objectives
-from ganforge.families.base import EMA, ema_copy, frozen, make_adam, make_scheduler
+from ganforge.families.base import EMA, ema_copy, frozen
 from ganforge.families.translation import NOT_CONDITIONAL, TranslationFamily, patch_logits
 from ganforge.nets import build_patch_discriminator, build_translator
 from ganforge.train.distributed import unwrap
@@ -74,7 +74,6 @@ class Pix2PixFamily(TranslationFamily):
         self.G = build_translator(m, self.in_shape, self.out_shape).to(device)
         self.G_ema = ema_copy(self.G)
         self.nets = {"G": self.G, "G_ema": self.G_ema}
-        self.optimizers = {"G": make_adam(self.G.parameters(), cfg.optim.lr_g, cfg)}
         self.trainable = ("G",)
         self.d_params: list[torch.Tensor] = []
         if adversarial:
@@ -83,10 +82,10 @@ class Pix2PixFamily(TranslationFamily):
                                                m.num_classes if self.class_head else 0).to(device)
             self.nets["D"] = self.D
             self.d_params = list(self.D.parameters())
-            self.optimizers["D"] = make_adam(self.D.parameters(), cfg.optim.lr_d, cfg)
             self.trainable = ("G", "D")
         self.ema = EMA([(self.G_ema, self.G)], cfg.train)
-        self.schedulers = {k: make_scheduler(o, cfg) for k, o in self.optimizers.items()}
+        self.set_optimizers({"G": self.G.parameters(), "D": self.d_params} if adversarial
+                            else {"G": self.G.parameters()})
 
     def d_step(self, batch, step, before_g=True):
         a, b = self._to_device(batch["a"]), self._to_device(batch["b"])
