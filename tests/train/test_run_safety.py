@@ -237,3 +237,21 @@ def test_a_full_disk_during_a_checkpoint_is_one_line_and_loses_nothing(tmp_path)
     assert checkpoint.read_state(run / "checkpoint")["step"] == 2  # the last good one
     assert not any(".tmp-" in p.name for p in (run / "checkpoint").iterdir())
     assert not (run / ".lock").exists()
+
+
+def test_reading_a_run_while_it_trains_always_finds_a_whole_checkpoint(tmp_path):
+    """Every checkpoint step replaces files: a reader must never meet a half-gone one."""
+    from ganforge.run import build
+
+    run = tmp_path / "run"
+    proc = start_training(run, 100_000)
+    wait_for_checkpoint(run, proc)
+    _, family = build(load_config("toy-ring", {**TOY, "train.steps": 100_000}))
+    steps = set()
+    try:
+        for _ in range(300):
+            steps.add(checkpoint.load_nets(run / "checkpoint", family)["step"])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    assert len(steps) > 5  # the reads did overlap many checkpoint writes
