@@ -226,3 +226,15 @@ def test_translation_every_task(tmp_path):
     run_benchmark("translation", "--tasks", ",".join(tasks), "--steps", 2, "--threads", 1,
                   "--out", tmp_path / "runs", "--json", out)
     check_translation(json.loads(out.read_text()), tasks)
+
+
+def test_tracking(tmp_path):
+    out, picture = tmp_path / "tracking.json", tmp_path / "curve.png"
+    stdout = run_benchmark("tracking", "--preset", "toy-ring", "--steps", 40, "--every", 20,
+                           "--metrics", "hq_fraction,modes", "--samples", 200, "--threads", 1,
+                           "--out", out, "--plot", picture)
+    result = json.loads(out.read_text())
+    assert [c["step"] for c in result["curve"]] == [20, 40]
+    assert result["metrics"] == ["hq_fraction", "modes"]
+    assert 0 < result["scoring_share"] < 1 and result["best"]["step"] in (20, 40)
+    assert picture.stat().st_size > 0 and "scoring" in stdout
