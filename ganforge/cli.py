@@ -66,21 +66,27 @@ def cmd_sample(args) -> int:
     import torch
 
     from ganforge.api import load_run, sample
+    from ganforge.sampling import (
+        STREAMED_FORMS,
+        check_grid,
+        check_plot,
+        output_form,
+        sample_batches,
+        write_samples,
+    )
+    from ganforge.train.checkpoint import atomic_write
     from ganforge.viz import save_image_grid, save_points
 
     if args.n < 1:
         raise ValueError(f"-n must be at least 1, got {args.n}")
     run = load_run(args.run, device=args.device)
-    out = Path(args.out or Path(args.run) / f"sample_seed{args.seed}.png")
-    if not args.input and out.suffix.lower() != ".png":
-        out = out.with_name(out.name + ".png")
     if args.input:
         from ganforge.eval.translation import translate_folder
 
+        out = Path(args.out or Path(args.run) / f"sample_seed{args.seed}.png")
         written = translate_folder(run, Path(args.input), out)
         print(f"translated {written} images into {out}", file=sys.stderr)
         return 0
-    labels = None
     if args.cls is not None:
         if run.family.translates:
             raise ValueError("--class is for class-conditional GANs; a translation run "
@@ -94,18 +100,38 @@ def cmd_sample(args) -> int:
                 else "classes"
             raise ValueError(f"--class {args.cls} is out of range: this run has {k} {what} "
                              f"(0 to {k - 1})")
-        labels = torch.full((args.n,), args.cls, dtype=torch.long)
+    if args.interpolate and run.family.translates:
+        raise ValueError("--interpolate walks between two noise vectors; a translation run has "
+                         "none (it translates its test inputs, or a folder with --input FOLDER)")
+    points = run.data.kind == "toy"
+    form, out = output_form(args.out or Path(args.run) / f"sample_seed{args.seed}.png", points)
+    if form in STREAMED_FORMS:
+        if run.family.translates:
+            raise ValueError(f"--out {args.out}: a translation run writes its test translations "
+                             "as one grid (--out FILE.png), or translates a folder of yours with "
+                             "--input FOLDER --out DIR")
+        if args.interpolate:
+            raise ValueError(f"--out {args.out}: --interpolate draws one picture, a row of its "
+                             "steps (or a plot of them): give --out FILE.png")
+        write_samples(form, out, sample_batches(run, args.n, args.seed, args.cls), args.n)
+        print(str(out))
+        return 0
+    # a conditional run without --class: one row per class, as in the training snapshots
+    by_class = args.cls is None and run.family.class_rows
+    nrow = args.n if args.interpolate else run.family.num_classes if by_class else None
+    if points:
+        check_plot(args.n)
+    else:
+        check_grid(args.n, tuple(sample(run, 1, args.seed).shape[1:]), nrow, args.interpolate)
+    labels = None if args.cls is None else torch.full((args.n,), args.cls, dtype=torch.long)
     if args.interpolate:
         samples = interpolate(run, args.n, args.seed, labels)
     else:
         samples = sample(run, args.n, args.seed, labels)
-    if run.data.kind == "toy":
-        save_points(samples, out, title=f"{args.n} samples")
+    if points:
+        atomic_write(out, lambda tmp: save_points(samples, tmp, title=f"{args.n} samples"))
     else:
-        # a conditional run without --class: one row per class, as in the training snapshots
-        by_class = labels is None and run.family.class_rows
-        nrow = args.n if args.interpolate else run.family.num_classes if by_class else None
-        save_image_grid(samples, out, nrow=nrow)
+        atomic_write(out, lambda tmp: save_image_grid(samples, tmp, nrow=nrow))
     print(str(out))
     return 0
 
@@ -161,6 +187,18 @@ def cmd_fid(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from ganforge.export import export_run, summary
+
+    exported = export_run(args.run, args.format, args.out, args.direction, args.force)
+    if args.json:
+        _print_json({"path": str(exported.path), "format": exported.format,
+                     "max_abs_diff": exported.max_abs_diff, "contract": exported.contract})
+    else:
+        print(summary(exported))
+    return 0
+
+
 def cmd_theory(args) -> int:
     import torch
 
@@ -195,7 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run")
     s.add_argument("-n", type=int, default=64)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", help="PNG file (or folder with --input)")
+    s.add_argument("--out", help="FILE.png: a grid of at most 10,000 images and 8192 px a side "
+                   "(toy runs: a plot of at most 100,000 points); DIR/: one PNG per sample; "
+                   "FILE.npz: the samples as float32, array 'samples'; FILE.csv: toy runs' "
+                   "points. DIR/, .npz and .csv stream batch by batch (default: "
+                   "RUN/sample_seedSEED.png; with --input, the folder of translations)")
     s.add_argument("--class", dest="cls", type=int, help="class label (conditional runs)")
     s.add_argument("--interpolate", action="store_true",
                    help="a latent walk of n steps between the noise of --seed and --seed+1")
@@ -221,6 +263,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_fid)
+
+    s = sub.add_parser("export", help="write a run's EMA generator as ONNX or TorchScript, to "
+                                      "run without ganforge")
+    s.add_argument("run")
+    s.add_argument("--format", default="onnx", help="onnx (default) or torchscript")
+    s.add_argument("--out", help="file to write: FILE.onnx, or FILE.pt for torchscript "
+                                 "(default: RUN/G.onnx or RUN/G.pt; RUN/F.* with --direction ba)")
+    s.add_argument("--direction", help="CycleGAN runs: ab (G: A -> B, the default) or ba (F)")
+    s.add_argument("--force", action="store_true", help="replace an existing --out file")
+    s.add_argument("--json", action="store_true",
+                   help="print the path, format, contract and check as one JSON object")
+    s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("theory", help="the paper's optimal-D and JSD results, checked numerically")
     s.add_argument("--out", help="folder for figure1.png")

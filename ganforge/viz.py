@@ -11,16 +11,28 @@ import torch
 from PIL import Image
 
 
+def image_pixels(images: torch.Tensor) -> np.ndarray:
+    """N,C,H,W in [-1, 1] -> N,H,W,C uint8 (values outside [-1, 1] are clipped)."""
+    pixels = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return pixels.permute(0, 2, 3, 1).numpy()
+
+
+def grid_size(n: int, image_shape: tuple[int, ...], nrow: int | None = None,
+              pad: int = 2) -> tuple[int, int]:
+    """(height, width) in pixels of image_grid's picture of n images of shape (C, H, W)."""
+    h, w = image_shape[-2:]
+    nrow = nrow or math.ceil(math.sqrt(n))
+    return math.ceil(n / nrow) * (h + pad) + pad, nrow * (w + pad) + pad
+
+
 def image_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
     """N,C,H,W in [-1, 1] -> an H',W',C uint8 array of `nrow` images per row."""
     if images.dim() != 4:
         raise ValueError(f"image_grid takes N,C,H,W images, got shape {tuple(images.shape)}")
     n, c, h, w = images.shape
     nrow = nrow or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / nrow)
-    grid = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, c), 255, dtype=np.uint8)
-    pixels = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    pixels = pixels.permute(0, 2, 3, 1).numpy()
+    grid = np.full((*grid_size(n, (c, h, w), nrow, pad), c), 255, dtype=np.uint8)
+    pixels = image_pixels(images)
     for i in range(n):
         r, col = divmod(i, nrow)
         y, x = pad + r * (h + pad), pad + col * (w + pad)
@@ -28,11 +40,16 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> n
     return grid
 
 
+def save_png(pixels: np.ndarray, path: Path | str) -> None:
+    """An H,W,C uint8 array (C = 1 or 3) as a PNG, whatever the name's suffix."""
+    mode = "L" if pixels.shape[2] == 1 else "RGB"
+    Image.fromarray(pixels.squeeze(2) if mode == "L" else pixels, mode).save(path, format="PNG")
+
+
 def save_image_grid(images: torch.Tensor, path: Path | str, nrow: int | None = None) -> None:
     grid = image_grid(images, nrow)
-    mode = "L" if grid.shape[2] == 1 else "RGB"
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(grid.squeeze(2) if mode == "L" else grid, mode).save(path)
+    save_png(grid, path)
 
 
 #: colours of the fast scatter: data points blue, G's samples red, the frame grey
@@ -98,7 +115,8 @@ def _figure():
 
 def save_points(fake: torch.Tensor, path: Path | str, real: torch.Tensor | None = None,
                 title: str = "") -> None:
-    """A scatter of 2-D samples (over real ones), or a histogram for 1-D samples."""
+    """A scatter of 2-D samples (over real ones), or a histogram for 1-D samples, as a PNG
+    whatever the name's suffix."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
     fake = fake.detach().float().cpu().numpy()
@@ -117,7 +135,7 @@ def save_points(fake: torch.Tensor, path: Path | str, real: torch.Tensor | None 
     ax.set_title(title)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    fig.savefig(path, format="png")
     plt.close(fig)
 
 

@@ -151,6 +151,12 @@ class Family:
         """Inputs for the snapshot grids; the same for the whole run."""
         raise NotImplementedError
 
+    def input_batches(self, n: int, seed: int, batch: int) -> Iterator[dict[str, torch.Tensor]]:
+        """fixed_inputs(n, seed) in consecutive slices of about `batch` rows (see batch_sizes),
+        each drawn when it is needed: `ganforge sample` writes millions of samples in memory
+        bounded by the batch. Families whose generators draw noise implement it."""
+        raise NotImplementedError
+
     @torch.no_grad()
     def snapshot(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """Samples (or translations) of the EMA generator for `inputs`."""
@@ -158,6 +164,25 @@ class Family:
 
 
 # ----------------------------------------------------------------------------- shared parts
+
+
+def batch_sizes(n: int, batch: int) -> Iterator[int]:
+    """Sizes of consecutive slices of n rows, about `batch` each, whose draws from one seeded
+    torch.Generator equal a single draw of all n rows.
+
+    On the CPU, torch.randn fills blocks of 16 values and redraws the last 16 of a tensor whose
+    size is no multiple of 16, and torch.multinomial takes another path for a single sample.
+    So every slice but the last holds a multiple of 16 rows and the last at least 16 (or all
+    n): each slice then covers the same blocks as the single draw.
+    """
+    rows = max(16, batch // 16 * 16)
+    full, rest = divmod(n, rows)
+    if full and 0 < rest < 16:
+        full, rest = full - 1, rows + rest
+    for _ in range(full):
+        yield rows
+    if rest:
+        yield rest
 
 
 def make_adam(params, lr: float, cfg) -> torch.optim.Adam:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from ganforge.families.base import EMA, Family, ema_copy, frozen
+from ganforge.families.base import EMA, Family, batch_sizes, ema_copy, frozen
 from ganforge.nets import ARCHS, build_gan_nets
 from ganforge.nets.began import (
     began_convergence,
@@ -105,6 +105,11 @@ class BEGANFamily(Family):
     def fixed_inputs(self, n, seed):
         g = torch.Generator().manual_seed(seed)
         return {"z": torch.randn(n, self.z_dim, generator=g)}
+
+    def input_batches(self, n, seed, batch):
+        noise = torch.Generator().manual_seed(seed)
+        for size in batch_sizes(n, batch):
+            yield {"z": torch.randn(size, self.z_dim, generator=noise)}
 
     @torch.no_grad()
     def snapshot(self, inputs):

@@ -24,7 +24,7 @@ from torch import nn
 from ganforge import objectives
 from ganforge.augment import diff_augment, parse_policy
 from ganforge.data.toy import TOYS
-from ganforge.families.base import EMA, Family, ema_copy, frozen
+from ganforge.families.base import EMA, Family, batch_sizes, ema_copy, frozen
 from ganforge.nets import ARCHS, build_gan_nets
 from ganforge.objectives.penalties import top_k_count, top_k_outputs
 from ganforge.train.distributed import unwrap
@@ -326,6 +326,27 @@ class GANFamily(Family):
         elif self.conditional_g:  # grid rows of num_classes images; row r shows class r mod K
             inputs["y"] = (torch.arange(n) // self.num_classes) % self.num_classes
         return inputs
+
+    def input_batches(self, n, seed, batch):
+        noise = torch.Generator().manual_seed(seed)
+        labels = None
+        if self.label_prior is not None:
+            # fixed_inputs draws the labels after all n noise vectors: a second generator
+            # passes over those first
+            labels = torch.Generator().manual_seed(seed)
+            for size in batch_sizes(n, batch):
+                torch.randn(size, self.z_dim, generator=labels)
+        start = 0
+        for size in batch_sizes(n, batch):
+            inputs = {"z": torch.randn(size, self.z_dim, generator=noise)}
+            if labels is not None:
+                inputs["y"] = torch.multinomial(self.label_prior.cpu(), size, replacement=True,
+                                                generator=labels)
+            elif self.conditional_g:
+                inputs["y"] = (torch.arange(start, start + size) // self.num_classes) % \
+                    self.num_classes
+            yield inputs
+            start += size
 
     @torch.no_grad()
     def snapshot(self, inputs):

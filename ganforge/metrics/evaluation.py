@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 
 from ganforge.registry import Registry
+from ganforge.train.checkpoint import atomic_write
 
 from .features import (
     ImageBatches,
@@ -35,7 +37,13 @@ from .features import (
     get_extractor,
     stacked_digit_labels,
 )
-from .fid import feature_statistics, frechet_distance, load_statistics_with_protocol
+from .fid import (
+    feature_statistics,
+    frechet_distance,
+    load_statistics_with_protocol,
+    read_npz,
+    write_npz,
+)
 from .image_quality import l1, psnr, ssim
 from .inception_score import inception_score
 from .kid import kernel_inception_distance
@@ -105,7 +113,11 @@ def cached_features(
     progress: bool = False,
 ) -> np.ndarray:
     """extract_features, read from / written to cache_dir/features/<key>.npz when cache_dir is
-    set and the extractor is not `raw` (raw features cost nothing)."""
+    set and the extractor is not `raw` (raw features cost nothing).
+
+    A cache file is written atomically. One that cannot be read back as these features (cut
+    short, overwritten, from another tool) is reported in one warning line on stderr, deleted
+    and rebuilt: a cache is never a reason to fail."""
     model = get_extractor(extractor, device)
     if cache_dir is None or model.name == "raw":
         return extract_features(model, images, batch_size, device, progress)
@@ -113,16 +125,33 @@ def cached_features(
     key = hashlib.sha1(key_text.encode()).hexdigest()
     path = Path(cache_dir).expanduser() / "features" / f"{key}.npz"
     if path.is_file():
-        with np.load(path, allow_pickle=False) as data:
-            return data["features"].astype(np.float64)
+        try:
+            return _read_cached_features(path, key_text, len(images))
+        except ValueError as err:
+            print(f"ganforge: warning: rebuilding a damaged feature cache file: {err}",
+                  file=sys.stderr)
+            path.unlink(missing_ok=True)
     features = extract_features(model, images, batch_size, device, progress)
     as32 = features.astype(np.float32)
     stored = as32 if np.array_equal(as32.astype(np.float64), features) else features  # lossless
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, features=stored, protocol=np.array(key_text))
-    tmp.replace(path)
+    arrays = {"features": stored, "protocol": np.array(key_text)}
+    atomic_write(path, lambda tmp: write_npz(tmp, arrays))
     return features
+
+
+def _read_cached_features(path: Path, key_text: str, num_images: int) -> np.ndarray:
+    """The (num_images, D) features of a cache file written for `key_text`; a ValueError that
+    says what is wrong otherwise."""
+    content = "a feature cache file holds arrays 'features' and 'protocol'"
+    arrays = read_npz(path, ("features", "protocol"), content)
+    features = arrays["features"]
+    if str(arrays["protocol"]) != key_text:
+        raise ValueError(f"{path} was written for other features or images")
+    if features.ndim != 2 or len(features) != num_images or not np.isfinite(features).all():
+        raise ValueError(f"{path} holds features of shape {features.shape}, not the "
+                         f"({num_images}, D) finite values of these images")
+    return features.astype(np.float64)
 
 
 @dataclass

@@ -16,17 +16,30 @@ Singular covariances (fewer samples than dimensions) take an SVD route that keep
 zeros at zero; see `trace_sqrt_product`.
 
 Statistics files use pytorch-fid's `.npz` format: arrays `mu` (D,) and `sigma` (D, D); ganforge
-may add a `protocol` entry (a JSON string), which pytorch-fid ignores.
+may add a `protocol` entry (a JSON string), which pytorch-fid ignores. A file's sigma must be a
+covariance matrix, symmetric and positive semi-definite up to round-off (see check_covariance).
 """
 
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 from scipy.linalg import blas
+
+from ganforge.train.checkpoint import atomic_write
+
+#: How far a covariance read from a file may stray from symmetric positive semi-definite:
+#: max |S - S^T| <= SYMMETRY_TOLERANCE * max |S| and smallest eigenvalue >= -EIGENVALUE_TOLERANCE
+#: * largest. Round-off (float32 storage, sums in another order) stays far inside both.
+SYMMETRY_TOLERANCE = 1e-6
+EIGENVALUE_TOLERANCE = 1e-6
+
+STATISTICS_CONTENT = "a statistics file holds arrays 'mu' and 'sigma'"
 
 
 def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -46,13 +59,32 @@ def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _check_statistics(mu: np.ndarray, sigma: np.ndarray, which: str) -> tuple[np.ndarray, ...]:
     mu = np.atleast_1d(np.asarray(mu, dtype=np.float64))
     sigma = np.atleast_2d(np.asarray(sigma, dtype=np.float64))
-    if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
-        raise ValueError(
-            f"statistics {which}: mu must be (D,) and sigma (D, D), got {mu.shape} and {sigma.shape}"
-        )
+    if mu.ndim != 1 or mu.shape[0] == 0 or sigma.shape != (mu.shape[0], mu.shape[0]):
+        raise ValueError(f"statistics {which}: mu must be (D,) and sigma (D, D) with D >= 1, "
+                         f"got {mu.shape} and {sigma.shape}")
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
         raise ValueError(f"statistics {which} contain NaN or infinite values")
     return mu, 0.5 * (sigma + sigma.T)  # symmetric up to round-off; make it exactly so
+
+
+def check_covariance(sigma: np.ndarray, which: str) -> None:
+    """Refuse a sigma (D, D) that is not symmetric, or has an eigenvalue below zero, beyond
+    round-off. The distance assumes a covariance matrix: anything else (a transposed or garbled
+    array, another tool's format) gives meaningless FIDs, negative ones included."""
+    sigma = np.atleast_2d(np.asarray(sigma, dtype=np.float64))
+    scale = float(np.abs(sigma).max())
+    asymmetry = float(np.abs(sigma - sigma.T).max())
+    if asymmetry > SYMMETRY_TOLERANCE * scale:
+        raise ValueError(
+            f"statistics {which}: sigma is not symmetric: max |sigma - sigma^T| is {asymmetry:.3g} "
+            f"where max |sigma| is {scale:.3g} (accepted: at most {SYMMETRY_TOLERANCE:g} times it)")
+    eigenvalues = np.linalg.eigvalsh(sigma)
+    smallest, largest = float(eigenvalues[0]), float(eigenvalues[-1])
+    if smallest < -EIGENVALUE_TOLERANCE * max(largest, 0.0):
+        raise ValueError(
+            f"statistics {which}: sigma is not positive semi-definite: its smallest eigenvalue is "
+            f"{smallest:.3g} and its largest {largest:.3g} (accepted: at least "
+            f"-{EIGENVALUE_TOLERANCE:g} times the largest)")
 
 
 def psd_factor(sigma: torch.Tensor) -> torch.Tensor:
@@ -129,19 +161,50 @@ def fid_from_features(features1: np.ndarray, features2: np.ndarray) -> float:
 def save_statistics(
     path: str | Path, mu: np.ndarray, sigma: np.ndarray, protocol: dict | None = None
 ) -> Path:
-    """Write mu and sigma to `path` (.npz, pytorch-fid's keys), plus the protocol as JSON text."""
+    """Write mu and sigma to `path` (.npz, pytorch-fid's keys), plus the protocol as JSON text;
+    atomically, so that a reader never finds half a file."""
     path = Path(path)
     if path.suffix != ".npz":
         raise ValueError(f"statistics files end in .npz, got {path.name!r}")
-    mu, sigma = _check_statistics(mu, sigma, str(path))
-    arrays = {"mu": mu, "sigma": sigma}
+    checked_mu, checked_sigma = _check_statistics(mu, sigma, str(path))
+    check_covariance(sigma, str(path))
+    arrays = {"mu": checked_mu, "sigma": checked_sigma}
     if protocol is not None:
         arrays["protocol"] = np.array(json.dumps(protocol, sort_keys=True))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: write_npz(tmp, arrays))
     return path
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """np.savez to exactly `path` (np.savez appends .npz to a name without it, such as the
+    temporary names of atomic_write)."""
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def read_npz(path: Path, required: tuple[str, ...], content: str,
+             optional: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """The arrays `required`, and those of `optional` present, of the .npz archive at `path`
+    (no pickles). A ValueError that names the file when it is not an .npz archive (text, a
+    bare .npy, an empty or truncated file), cannot be read, or lacks a required array;
+    `content` says what the file should hold."""
+    not_archive = f"{path} is not a NumPy .npz archive (a zip of .npy arrays, as numpy.savez " \
+        f"writes); {content}"
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError, zipfile.BadZipFile):
+        raise ValueError(not_archive) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(not_archive)
+    with archive:
+        missing = [key for key in required if key not in archive.files]
+        if missing:
+            raise ValueError(f"{path} lacks {missing}; {content} (found {sorted(archive.files)})")
+        try:
+            return {key: archive[key] for key in (*required, *optional) if key in archive.files}
+        except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+            raise ValueError(f"{path} is a damaged .npz archive ({err}); {content}") from None
 
 
 def load_statistics(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -151,17 +214,19 @@ def load_statistics(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_statistics_with_protocol(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict | None]:
-    """Like load_statistics, also returning the stored protocol dict (None when absent)."""
+    """Like load_statistics, also returning the stored protocol dict (None when absent).
+    A file that is no .npz archive, lacks mu or sigma, or whose sigma is no covariance matrix
+    is refused with a ValueError naming it."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no statistics file at {path}")
-    with np.load(path, allow_pickle=False) as data:
-        missing = {"mu", "sigma"} - set(data.files)
-        if missing:
-            raise ValueError(
-                f"{path} lacks {sorted(missing)}; a statistics file holds arrays 'mu' and 'sigma' "
-                f"(found {sorted(data.files)})"
-            )
-        mu, sigma = _check_statistics(data["mu"], data["sigma"], str(path))
-        protocol = json.loads(str(data["protocol"])) if "protocol" in data.files else None
-    return mu, sigma, protocol
+    arrays = read_npz(path, ("mu", "sigma"), STATISTICS_CONTENT, optional=("protocol",))
+    mu, sigma = _check_statistics(arrays["mu"], arrays["sigma"], str(path))
+    check_covariance(arrays["sigma"], str(path))
+    if "protocol" not in arrays:
+        return mu, sigma, None
+    try:
+        return mu, sigma, json.loads(str(arrays["protocol"]))
+    except ValueError:
+        raise ValueError(f"{path}: its 'protocol' entry is not JSON text (where ganforge "
+                         "writes it, it holds the settings that computed the statistics)") from None

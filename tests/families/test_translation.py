@@ -105,6 +105,21 @@ def test_sample_cli_refuses_a_class_for_a_translation_run(pix2pix_run, tmp_path,
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--interpolate"], "--interpolate walks between two noise vectors; a translation run has none"),
+    (["-n", "8", "--out", "strips.npz"], "a translation run writes its test translations as one grid"),
+])
+def test_sample_cli_refuses_noise_outputs_for_a_translation_run(pix2pix_run, tmp_path, capsys,
+                                                                 argv, message):
+    from ganforge.cli import main
+
+    run_dir, _ = pix2pix_run
+    argv = [str(tmp_path / a) if a.endswith(".npz") else a for a in argv]
+    assert main(["sample", str(run_dir), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
 def test_pix2pix_runs_g_once_per_iteration():
     cfg = load_config(None, {**PIX2PIX_TINY, "train.d_steps": 2})
     torch.manual_seed(0)

@@ -175,3 +175,20 @@ def test_fid_from_an_image_folder_equals_fid_from_the_same_images(tmp_path):
     assert abs(from_folder["metrics"]["fid"] - fid) < 1e-6 * fid
     assert from_folder["protocol"]["a"]["kind"] == "image folder"
     assert from_folder["protocol"]["features"]["name"] == "digits"
+
+
+def test_a_damaged_feature_cache_file_is_reported_and_rebuilt(tmp_path, capsys):
+    images = load_image_set("mnist5k", split="test").images[:40]
+    features = cached_features("digits", images, tmp_path, batch_size=16)
+    (path,) = (tmp_path / "features").glob("*.npz")
+    intact = path.read_bytes()
+    with open(tmp_path / "other.npz", "wb") as f:
+        np.savez(f, features=features[:3])  # an archive, but not of these features
+    for damage in (intact[:150], b"garbage", (tmp_path / "other.npz").read_bytes()):
+        path.write_bytes(damage)
+        assert np.array_equal(cached_features("digits", images, tmp_path, batch_size=16), features)
+        lines = capsys.readouterr().err.splitlines()
+        assert len(lines) == 1 and str(path) in lines[0]
+        assert lines[0].startswith("ganforge: warning: rebuilding a damaged feature cache file: ")
+        with np.load(path) as rebuilt:
+            assert np.array_equal(rebuilt["features"], features)

@@ -156,3 +156,33 @@ def test_statistics_file_errors(tmp_path):
         load_statistics(tmp_path / "bad.npz")
     with pytest.raises(ValueError, match=".npz"):
         save_statistics(tmp_path / "stats.txt", np.zeros(2), np.eye(2))
+
+
+def test_statistics_files_must_hold_a_covariance_matrix(tmp_path):
+    """FID assumes a symmetric positive semi-definite sigma; others gave negative distances."""
+    rng = np.random.default_rng(3)
+    mu, sigma = feature_statistics(rng.standard_normal((10, 4)))  # rank 4 of 4
+    skew = sigma.copy()
+    skew[0, 1] += 1e-3 * np.abs(sigma).max()
+    np.savez(tmp_path / "skew.npz", mu=mu, sigma=skew)
+    with pytest.raises(ValueError, match="skew.npz: sigma is not symmetric"):
+        load_statistics(tmp_path / "skew.npz")
+    np.savez(tmp_path / "indefinite.npz", mu=np.zeros(2), sigma=np.diag([1.0, -0.5]))
+    with pytest.raises(ValueError, match="indefinite.npz: sigma is not positive semi-definite"):
+        load_statistics(tmp_path / "indefinite.npz")
+    with pytest.raises(ValueError, match="not positive semi-definite"):
+        save_statistics(tmp_path / "out.npz", np.zeros(2), np.diag([1.0, -0.5]))
+    # round-off within the tolerances loads: a singular covariance and float32 storage
+    mu, singular = feature_statistics(rng.standard_normal((3, 6)))
+    np.savez(tmp_path / "singular.npz", mu=mu.astype(np.float32), sigma=singular.astype(np.float32))
+    assert load_statistics(tmp_path / "singular.npz")[1].shape == (6, 6)
+
+
+def test_a_file_that_is_not_an_npz_archive_is_named(tmp_path):
+    (tmp_path / "text.npz").write_text("mu 0\n")
+    with pytest.raises(ValueError, match="text.npz is not a NumPy .npz archive"):
+        load_statistics(tmp_path / "text.npz")
+    np.save(tmp_path / "bare.npy", np.eye(2))
+    (tmp_path / "bare.npy").rename(tmp_path / "bare.npz")
+    with pytest.raises(ValueError, match="bare.npz is not a NumPy .npz archive"):
+        load_statistics(tmp_path / "bare.npz")
