@@ -79,7 +79,7 @@ def cmd_sample(args) -> int:
 
     if args.n < 1:
         raise ValueError(f"-n must be at least 1, got {args.n}")
-    run = load_run(args.run, device=args.device)
+    run = load_run(args.run, device=args.device, best=args.best)
     if args.input:
         from ganforge.eval.translation import translate_folder
 
@@ -154,7 +154,7 @@ def cmd_eval(args) -> int:
 
     if args.n is not None and args.n < 2:
         raise ValueError(f"--n must be at least 2 samples, got {args.n}")
-    run = load_run(args.run, device=args.device)
+    run = load_run(args.run, device=args.device, best=args.best)
     if args.features and run.data.kind == "toy":
         raise ValueError(f"--features {args.features} chooses an image feature extractor; "
                          "toy runs are scored on their points: leave it out")
@@ -243,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a latent walk of n steps between the noise of --seed and --seed+1")
     s.add_argument("--input", help="translation runs: a folder of images to translate")
     s.add_argument("--device", help="cpu or cuda (default: the run's)")
+    s.add_argument("--best", action="store_true",
+                   help="the best checkpoint that train.eval_every tracked, not the last")
     s.set_defaults(func=cmd_sample)
 
     s = sub.add_parser("eval", help="evaluate a run; writes RUN/eval.json")
@@ -252,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--features", help="feature extractor: inception, digits, raw")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", help="cpu or cuda (default: the run's)")
+    s.add_argument("--best", action="store_true",
+                   help="the best checkpoint that train.eval_every tracked, not the last")
     s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     s.set_defaults(func=cmd_eval)
 

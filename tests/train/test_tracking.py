@@ -56,3 +56,19 @@ def test_the_best_checkpoint_survives_a_resume(tmp_path):
     a = nets(straight / "checkpoint" / "best-nets.safetensors")
     b = nets(tmp_path / "resumed" / "checkpoint" / "best-nets.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sample_and_eval_take_the_best_checkpoint(tmp_path, capsys):
+    from ganforge.cli import main
+
+    run = train(load_config("toy-ring", {**TOY, **TRACKED}), tmp_path / "run")
+    best = checkpoint.read_best(run / "checkpoint")
+    assert main(["eval", str(run), "--best", "--json", "--metrics", "hq_fraction",
+                 "--n", "400"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert abs(result["metrics"]["hq_fraction"] - best["value"]) < 1e-12
+    assert result["protocol"]["step"] == best["step"]
+    assert main(["sample", str(run), "--best", "-n", "10", "--out", str(tmp_path / "b.npz")]) == 0
+    plain = train(load_config("toy-ring", TOY), tmp_path / "plain")
+    assert main(["sample", str(plain), "--best"]) == 2
+    assert "holds no best checkpoint" in capsys.readouterr().err
