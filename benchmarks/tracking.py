@@ -31,10 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def train_tracked(preset: str, run: Path, every: int, metrics: str, samples: int,
-                  steps: int | None) -> float:
+                  steps: int | None, features: str = "") -> float:
     """Train with tracking; the wall seconds it took."""
     overrides = {"train.progress": False, "train.eval_every": every,
-                 "train.eval_metrics": metrics, "train.eval_samples": samples}
+                 "train.eval_metrics": metrics, "train.eval_samples": samples,
+                 "train.eval_features": features}
     if steps:
         overrides["train.steps"] = steps
     start = time.perf_counter()
@@ -91,6 +92,7 @@ def main() -> None:
     p.add_argument("--every", type=int, default=250)
     p.add_argument("--metrics", default="fid,confident,class_kl")
     p.add_argument("--samples", type=int, default=2000)
+    p.add_argument("--features", default="", help="inception, digits, raw (default: the data's)")
     p.add_argument("--steps", type=int, help="override the preset's train.steps")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "tracking.json")
@@ -103,10 +105,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             run = Path(tmp) / "run"
             wall = train_tracked(args.preset, run, args.every, args.metrics, args.samples,
-                                 args.steps)
+                                 args.steps, args.features)
             result = summarise(run, wall)
         result.update(preset=args.preset, every=args.every, samples=args.samples,
-                      threads=args.threads)
+                      features=args.features or "the data's default", threads=args.threads)
     plot(result, args.plot)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")

@@ -102,6 +102,7 @@ class TrainConfig:
     eval_metrics: str = ""  # comma-separated metric names; the first picks the best
     #                         checkpoint (default: those of `ganforge eval` for the data)
     eval_samples: int = 1000  # generated samples per tracked evaluation
+    eval_features: str = ""  # their feature extractor: inception, digits, raw ("": the data's)
     sample_count: int = 64
     progress: bool = True
     sync_bn: bool = False  # batch statistics over the global batch of all processes (DDP)
@@ -164,6 +165,7 @@ DEFAULT_PRESET = "digits-dcgan"
 # change the speed but not the numbers.
 RESUMABLE_KEYS = ("train.steps", "device", "train.progress", "train.keep_checkpoints",
                   "train.eval_every", "train.eval_metrics", "train.eval_samples",
+                  "train.eval_features",
                   "speed.compile", "speed.channels_last", "speed.on_device")
 #: keys that moved into the section of the family (or switch set) they belong to; saved
 #: configs and config files with the old names still load

@@ -106,7 +106,7 @@ def read_keys(cfg: Config) -> set[str]:
     family = FAMILIES.get(cfg.train.family)
     keys = set(COMMON_KEYS) | family.reads(cfg)
     if cfg.train.eval_every > 0:
-        keys |= {"train.eval_metrics", "train.eval_samples"}
+        keys |= {"train.eval_metrics", "train.eval_samples", "train.eval_features"}
     if family.data_kind != "samples" or cfg.data.name not in TOYS:
         keys |= set(image_keys(cfg.data.name, family.data_kind))
     return keys
@@ -140,10 +140,13 @@ def validate(cfg: Config) -> None:
 
 def check_tracked_metrics(cfg: Config) -> None:
     from ganforge.metrics import METRICS
+    from ganforge.metrics.features import FEATURES
 
     for name in cfg.train.eval_metrics.split(","):
         if name.strip():
             METRICS.get(name.strip())
+    if cfg.train.eval_features:
+        FEATURES.get(cfg.train.eval_features)
 
 
 def check_device(device: str) -> None:

@@ -1,6 +1,7 @@
 """Metrics tracked while training: every `train.eval_every` steps the EMA generator is scored
 with `train.eval_metrics` on `train.eval_samples` samples, the values join that step's row of
-metrics.jsonl (and TensorBoard) as `eval_NAME`, and the checkpoint with the best value of the
+metrics.jsonl (and TensorBoard) as `eval_NAME` (features: `train.eval_features`, else the
+data's default as in `ganforge eval`), and the checkpoint with the best value of the
 first metric is kept as checkpoint/best-nets.safetensors (see checkpoint.save_best).
 
 Scoring draws no number from the training's random streams (it runs under a forked RNG), so
@@ -47,7 +48,8 @@ class Tracker:
         the scoring cost, to weigh it against training)."""
         began = time.perf_counter()
         with torch.random.fork_rng(devices=[]):
-            result = evaluate_run(self._as_run(done), self.names, self.cfg.train.eval_samples)
+            result = evaluate_run(self._as_run(done), self.names, self.cfg.train.eval_samples,
+                                  self.cfg.train.eval_features or None)
         values = {f"eval_{k}": float(v) for k, v in result["metrics"].items() if v is not None}
         return {**values, "eval_seconds": time.perf_counter() - began}
 
