@@ -1,6 +1,6 @@
 """Metrics that tell a good GAN from a collapsed one, each carrying its protocol.
 
-Entry points (ganforge.metrics.evaluation):
+Entry points (ganforge.metrics.evaluation, ganforge.metrics.sources):
 
     evaluate(metric_names, real, fake, features="inception", ...) -> {"protocol", "metrics"}
     fid_from_sources(a, b, features="inception", ...)              -> {"protocol", "metrics"}
@@ -19,11 +19,10 @@ from .evaluation import (
     MetricOptions,
     cached_features,
     evaluate,
-    fid_from_sources,
-    source_statistics,
 )
 from .features import FEATURES, class_probabilities, extract_features, get_extractor
 from .fid import feature_statistics, frechet_distance, load_statistics, save_statistics
+from .sources import fid_from_sources, source_statistics
 
 __all__ = [
     "DEFAULT_CACHE_DIR",

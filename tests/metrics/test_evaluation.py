@@ -15,12 +15,12 @@ from ganforge.metrics.evaluation import (
     MetricOptions,
     cached_features,
     evaluate,
-    fid_from_sources,
 )
 from ganforge.metrics.fid import feature_statistics, frechet_distance, save_statistics
 from ganforge.metrics.kid import kernel_inception_distance
 from ganforge.metrics.modes import mixture_mode_stats
 from ganforge.metrics.prdc import prdc
+from ganforge.metrics.sources import fid_from_sources
 from ganforge.registry import UnknownNameError
 
 RING = np.array([[math.cos(2 * math.pi * i / 8), math.sin(2 * math.pi * i / 8)] for i in range(8)])
