@@ -9,8 +9,10 @@ speed of Inception feature extraction.
    + symmetric eigenvalues) is timed against pytorch-fid's `calculate_frechet_distance`
    (scipy.linalg.sqrtm of S_1 S_2), re-typed below because pytorch-fid needs torchvision.
    Both run in the same process on the same statistics; the median of --repeats runs each.
-2. Inception feature extraction: images per second of the FID Inception-v3 on --images
-   mnist5k digits (28x28 grayscale, resized to 299x299), after one warm-up batch.
+2. Inception feature extraction: images per second of the FID Inception-v3 (its default
+   backend on --device, named in the output) on --images mnist5k digits (28x28 grayscale,
+   resized to 299x299), after one warm-up batch. benchmarks/inception_speed.py compares the
+   backends.
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ def inception_benchmark(num_images: int, batch_size: int, device: str) -> dict:
         "seconds": seconds,
         "images_per_second": num_images / seconds,
         "torch_threads": torch.get_num_threads(),
+        "backend": extractor.protocol()["backend"],
     }
 
 
@@ -142,7 +145,7 @@ def main() -> None:
         print(
             f"Inception features: {inc['images_per_second']:.2f} images/s "
             f"({inc['images']} images, batch {inc['batch_size']}, {args.device}, "
-            f"{inc['torch_threads']} threads)"
+            f"{inc['torch_threads']} threads, {inc['backend']})"
         )
 
 

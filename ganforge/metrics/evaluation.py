@@ -31,6 +31,7 @@ from ganforge.registry import Registry
 from ganforge.train.checkpoint import atomic_write
 
 from .features import (
+    DEFAULT_CACHE_DIR,
     ImageBatches,
     class_probabilities,
     extract_features,
@@ -49,8 +50,6 @@ from .kid import kernel_inception_distance
 from .modes import class_recognisability, mixture_mode_stats, stacked_mode_stats
 from .parzen import DEFAULT_SIGMAS, parzen_window_log_likelihood
 from .prdc import density_coverage, precision_recall
-
-DEFAULT_CACHE_DIR = "~/.cache/ganforge"
 
 
 @dataclass

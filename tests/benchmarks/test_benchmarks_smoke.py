@@ -92,6 +92,31 @@ def test_fid_speed():
     assert fd["relative_difference"] < 1e-8  # the two formulas agree
     assert_finite(result["inception"], ["seconds", "images_per_second"])
     assert result["inception"]["images"] == 4
+    assert result["inception"]["backend"]
+
+
+@pytest.mark.slow
+def test_inception_speed(tmp_path):
+    """~25 s: three Inception backends load, warm up and run 4 digits and 4 noise images; the
+    ONNX graph is exported into tmp_path."""
+    from ganforge.metrics.inception_onnx import onnxruntime_version
+
+    out = tmp_path / "speed.json"
+    stdout = run_benchmark("inception_speed", "--images", 4, "--repeats", 1, "--noise", 4,
+                           "--batch-size", 4, "--cache-dir", tmp_path / "cache", "--out", out)
+    result = json.loads(out.read_text())
+    backends = ["torchscript", "torchscript-channels-last"]
+    if onnxruntime_version() is not None:
+        backends.append("onnxruntime")
+        assert list((tmp_path / "cache" / "inception").glob("*.onnx"))
+    assert list(result["backends"]) == backends
+    assert result["images"] == 4 and result["machine"]["threads"] == 1
+    for name, row in result["backends"].items():
+        assert_finite(row, ["images_per_second", "x_torchscript", "fid_even_vs_odd",
+                            "fid_digits_vs_noise"])
+        assert row["max_relative_feature_difference"] <= 1e-4, name
+        assert row["fid_digits_vs_noise_relative_difference"] <= 1e-3, name
+        assert f"| {name} |" in stdout
 
 
 def check_preset_rows(rows: list[dict], presets: list[str]) -> None:

@@ -67,7 +67,7 @@ def test_stacked_digit_labels_read_each_channel(mnist_test):
 
 
 def test_unknown_extractor_lists_the_valid_names():
-    with pytest.raises(KeyError, match="digits, inception, raw"):
+    with pytest.raises(KeyError, match="digits, inception, inception-torchscript, raw"):
         extract_features("vgg", torch.zeros(1, 1, 28, 28))
 
 
