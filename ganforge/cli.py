@@ -80,6 +80,12 @@ def cmd_sample(args) -> int:
     if args.n < 1:
         raise ValueError(f"-n must be at least 1, got {args.n}")
     run = load_run(args.run, device=args.device, best=args.best)
+    if run.data.kind == "tokens":
+        return sample_sequences(run, args)
+    if args.reconstruct:
+        return sample_reconstructions(run, args)
+    if args.text is not None:
+        return sample_text(run, args)
     if args.input:
         from ganforge.eval.translation import translate_folder
 
@@ -136,6 +142,63 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def sample_reconstructions(run, args) -> int:
+    """--reconstruct: a picture of n held-out images (first row) over their reconstructions."""
+    from ganforge.eval.likelihood import reconstructions
+    from ganforge.sampling import check_grid
+    from ganforge.train.checkpoint import atomic_write
+    from ganforge.viz import save_image_grid
+
+    if args.interpolate or args.cls is not None or args.input:
+        raise ValueError("--reconstruct draws held-out images over their reconstructions; it "
+                         "takes none of --interpolate, --class and --input")
+    out = Path(args.out or Path(args.run) / f"reconstruct_seed{args.seed}.png")
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"--out {args.out}: --reconstruct draws one picture (the images over "
+                         "their reconstructions): give --out FILE.png")
+    grid = reconstructions(run, args.n, args.seed)
+    check_grid(len(grid), tuple(grid.shape[1:]), args.n, False)
+    atomic_write(out, lambda tmp: save_image_grid(grid, tmp, nrow=args.n))
+    print(str(out))
+    return 0
+
+
+def sample_text(run, args) -> int:
+    """--text: n images of one caption (text-to-image runs), one grid picture."""
+    from ganforge.sampling import check_grid
+    from ganforge.train.checkpoint import atomic_write
+    from ganforge.viz import save_image_grid
+
+    if not hasattr(run.family, "text_inputs"):
+        raise ValueError(f"--text needs a text-to-image run (train.family=text2image); "
+                         f"{args.run} is train.family={run.cfg.train.family}")
+    if args.interpolate or args.cls is not None or args.input:
+        raise ValueError("--text draws n images of one caption; it takes none of "
+                         "--interpolate, --class and --input")
+    out = Path(args.out or Path(args.run) / f"text_seed{args.seed}.png")
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"--out {args.out}: --text draws one picture: give --out FILE.png")
+    inputs = run.family.text_inputs(args.text, args.n, args.seed)
+    check_grid(args.n, tuple(run.data.shape), None, False)
+    images = run.family.snapshot(inputs)
+    atomic_write(out, lambda tmp: save_image_grid(images, tmp))
+    print(str(out))
+    return 0
+
+
+def sample_sequences(run, args) -> int:
+    """A token-sequence run: n sequences as text on stdout, or one a line in --out FILE.txt."""
+    from ganforge.eval.tokens import write_sequences
+
+    if args.interpolate or args.cls is not None or args.input:
+        raise ValueError("a token-sequence run draws sequences; it takes none of "
+                         "--interpolate, --class and --input")
+    written = write_sequences(run, args.n, args.seed, args.out)
+    if written is not None:
+        print(str(written))
+    return 0
+
+
 def interpolate(run, n: int, seed: int, labels=None):
     """A straight latent walk from z(seed) to z(seed + 1) in n steps."""
     import torch
@@ -159,12 +222,18 @@ def cmd_eval(args) -> int:
         raise ValueError(f"--features {args.features} chooses an image feature extractor; "
                          "toy runs are scored on their points: leave it out")
     names = args.metrics.split(",") if args.metrics else None
-    result = evaluate(run, names, args.n, args.features, args.seed)
+    if args.iwae_k is not None and args.iwae_k < 1:
+        raise ValueError(f"--iwae-k must be at least 1 importance sample, got {args.iwae_k}")
+    result = evaluate(run, names, args.n, args.features, args.seed, args.iwae_k)
     if args.json:
         _print_json(result)
     else:
         for k, v in result["metrics"].items():
             print(f"{k:12s} {v}")
+        for k, v in result.get("held_out", {}).items():  # token runs: the held-out set's own
+            print(f"{k:12s} {v}  (held-out data)")
+        for line in result.get("samples", []):  # token runs: the first samples as text
+            print(f"  {line}")
     from ganforge.train.checkpoint import atomic_write
 
     text = json.dumps(result, indent=1, default=float)
@@ -196,6 +265,25 @@ def cmd_export(args) -> int:
                      "max_abs_diff": exported.max_abs_diff, "contract": exported.contract})
     else:
         print(summary(exported))
+    return 0
+
+
+def cmd_explore(args) -> int:
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port {args.port} is out of range: accepted 1 to 65535")
+    run_root = None
+    if args.run:
+        run_root = Path(args.run)
+        if run_root.exists() and not run_root.is_dir():
+            raise ValueError(f"--run {run_root} is a file; give a folder for saved runs")
+    try:
+        from ganforge.explore.server import serve
+    except ImportError as err:
+        raise RuntimeError(f"ganforge explore needs the explore extra ({err.name} is missing): "
+                           'pip install -e ".[explore]"') from None
+    if run_root is not None:
+        run_root.mkdir(parents=True, exist_ok=True)
+    serve(args.host, args.port, run_root)
     return 0
 
 
@@ -242,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--interpolate", action="store_true",
                    help="a latent walk of n steps between the noise of --seed and --seed+1")
     s.add_argument("--input", help="translation runs: a folder of images to translate")
+    s.add_argument("--text", help="text-to-image runs: n images of this caption, e.g. "
+                   "'a thin two leaning left' (words of the run's vocabulary)")
+    s.add_argument("--reconstruct", action="store_true",
+                   help="runs with an encoder (vae, vaegan): n held-out images over their "
+                   "reconstructions, one picture (--out FILE.png)")
     s.add_argument("--device", help="cpu or cuda (default: the run's)")
     s.add_argument("--best", action="store_true",
                    help="the best checkpoint that train.eval_every tracked, not the last")
@@ -252,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--metrics", help="comma-separated metric names (default: by data kind)")
     s.add_argument("--n", type=int, help="number of generated samples")
     s.add_argument("--features", help="feature extractor: inception, digits, raw")
+    s.add_argument("--iwae-k", type=int, help="importance samples per held-out image of the "
+                   "metric iwae_ll (train.family=vae; default 1000)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", help="cpu or cuda (default: the run's)")
     s.add_argument("--best", action="store_true",
@@ -279,6 +374,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true",
                    help="print the path, format, contract and check as one JSON object")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("explore", help="play the two-player game live in the browser (a local "
+                                       "web page; needs the explore extra)")
+    s.add_argument("--port", type=int, default=8000, help="port to serve the page on "
+                   "(default: 8000)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
+                   "127.0.0.1, this machine only)")
+    s.add_argument("--run", metavar="DIR", help="folder under which 'save as run' writes runs "
+                   "(without it, saving is off); nothing is written elsewhere")
+    s.set_defaults(func=cmd_explore)
 
     s = sub.add_parser("theory", help="the paper's optimal-D and JSD results, checked numerically")
     s.add_argument("--out", help="folder for figure1.png")

@@ -24,8 +24,9 @@ class ConfigError(ValueError):
 @dataclass
 class DataConfig:
     name: str = "mnist5k"  # toy: gauss1d, mog1d, ring8, grid25, spiral; images: mnist5k, digits,
-    #                        faces, folder, mnist; paired: edges, denoise, ...; unpaired: strokes
-    path: str = ""  # for name=folder / mnist: where the data lives
+    #                        faces, folder, mnist, stacked (3 digits as R, G, B); paired: edges,
+    #                        denoise, ...; unpaired: strokes
+    path: str = ""  # for name=folder / mnist: where the data lives; name=points: a .csv of points
     image_size: int = 28
     channels: int = 1
     batch_size: int = 64  # m in Algorithm 1, per process
@@ -35,6 +36,8 @@ class DataConfig:
     #                    conditional G, which draws clusters in their data shares (0 = off)
     input_draws: int = 1  # paired tasks with a random corruption (denoise, inpaint): each
     #                       training digit appears with this many independent noises or holes
+    oracle_path: str = ""  # data.name=oracle: the oracle LSTM's parameters from FILE.npz
+    #                        (keys g_embeddings, Wi, Ui, bi, ..., Wo, bo) instead of drawn ones
 
 
 @dataclass
@@ -89,7 +92,7 @@ class OptimConfig:
 
 @dataclass
 class TrainConfig:
-    family: str = "gan"  # gan, began, pix2pix, cyclegan
+    family: str = "gan"  # gan, began, pix2pix, cyclegan, vae, vaegan
     steps: int = 3000  # generator steps (iterations of Algorithm 1)
     d_steps: int = 1  # k: discriminator steps per generator step
     ema: float = 0.999  # decay of the EMA copy of G (0 = no EMA)
@@ -142,6 +145,58 @@ class CycleGANConfig:
 
 
 @dataclass
+class SeqConfig:
+    """Token sequences (data.name oracle, names, text) and the families mle, seqgan, gumbel."""
+
+    length: int = 20  # tokens per sequence; text lines are padded with <eos> (id 0) to it
+    vocab: int = 5000  # oracle: vocabulary size (a file given by data.oracle_path sets its own)
+    oracle_emb: int = 32  # oracle: embedding size
+    oracle_hidden: int = 32  # oracle: LSTM hidden size
+    oracle_seed: int = 0  # oracle: seed of its N(0, 1) parameters and of its data
+    train_size: int = 10000  # oracle: training sequences sampled from it
+    test_size: int = 10000  # oracle: held-out sequences sampled from it
+    tokens: str = "char"  # text file: char, word (whitespace) or ids (integers < seq.vocab)
+    test_share: float = 0.1  # names, text: share of sequences held out
+    emb: int = 32  # G: embedding size
+    hidden: int = 32  # G: LSTM hidden size
+    grad_clip: float = 5.0  # G: clip the gradient norm (0 = off)
+    lr_mle: float = 0.01  # seqgan, gumbel: G's learning rate in MLE pre-training (Adam)
+    init_from: str = ""  # a finished run (RUN folder) whose G starts this one (e.g. an mle run
+    #                      as pre-training; then seq.pretrain_g can be 0)
+    d_emb: int = 64  # D: embedding size
+    d_widths: str = "2,3,4,5"  # D: filter widths of its CNN
+    d_filters: int = 64  # D: filters per width
+    d_dropout: float = 0.25  # D: dropout before its last layer
+    pretrain_g: int = 2000  # seqgan, gumbel: MLE steps of G before the adversarial phase
+    pretrain_d: int = 500  # seqgan: D steps on G's samples before the adversarial phase
+    rollouts: int = 16  # seqgan: N Monte Carlo rollouts per prefix
+    rollout_rate: float = 0.8  # seqgan: rollout net <- rate * rollout net + (1 - rate) * G
+    g_steps: int = 1  # seqgan: policy-gradient updates of G per adversarial step
+    tau_start: float = 1.0  # gumbel: Gumbel-softmax temperature at the adversarial start
+    tau_end: float = 0.001  # gumbel: ... and at the end (annealed geometrically)
+
+
+@dataclass
+class VAEGANConfig:
+    gamma: float = 1e-2  # gamma: G's weight on D-feature reconstruction against fooling D
+
+
+@dataclass
+class Text2ImageConfig:
+    """G(z, text) and a matching-aware D(x, text) on data.name=captioned-digits."""
+
+    emb: int = 32  # word embedding size of the sentence encoder
+    hidden: int = 64  # its GRU's hidden size
+    text_dim: int = 64  # sentence vector size
+    cond_dim: int = 32  # conditioning augmentation: size of c ~ N(mu(h), sigma(h)^2)
+    kl_weight: float = 0.05  # lambda of KL(N(mu, sigma^2) || N(0, I)) (summed over c) in G's loss
+    interpolate: float = 0.0  # GAN-INT: weight of G's loss on halfway sentence vectors (0 = off)
+    pretrain_steps: int = 1000  # contrastive image-text steps of the encoder before the GAN
+    temperature: float = 0.1  # tau of that contrastive loss
+    encoder: str = "frozen"  # frozen (after pre-training) or joint (then trained with D)
+
+
+@dataclass
 class Config:
     description: str = "DCGAN on 4,000 bundled MNIST digits (28x28)"
     seed: int = 0
@@ -155,6 +210,9 @@ class Config:
     began: BEGANConfig = field(default_factory=BEGANConfig)
     pix2pix: Pix2PixConfig = field(default_factory=Pix2PixConfig)
     cyclegan: CycleGANConfig = field(default_factory=CycleGANConfig)
+    vaegan: VAEGANConfig = field(default_factory=VAEGANConfig)
+    seq: SeqConfig = field(default_factory=SeqConfig)
+    text2image: Text2ImageConfig = field(default_factory=Text2ImageConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -58,6 +58,17 @@ RANGES = {
     "pix2pix.l1_weight": ">= 0",
     "cyclegan.cycle_weight": ">= 0", "cyclegan.identity_weight": ">= 0",
     "cyclegan.pool_size": ">= 0",
+    "vaegan.gamma": ">= 0",
+    "seq.length": ">= 1", "seq.vocab": ">= 2", "seq.oracle_emb": ">= 1",
+    "seq.oracle_hidden": ">= 1", "seq.train_size": ">= 1", "seq.test_size": ">= 1",
+    "seq.test_share": "(0, 1)", "seq.emb": ">= 1", "seq.hidden": ">= 1", "seq.grad_clip": ">= 0",
+    "seq.lr_mle": "> 0", "seq.d_emb": ">= 1", "seq.d_filters": ">= 1", "seq.d_dropout": "[0, 1)",
+    "seq.pretrain_g": ">= 0", "seq.pretrain_d": ">= 0", "seq.rollouts": ">= 1",
+    "seq.rollout_rate": "[0, 1]", "seq.g_steps": ">= 1", "seq.tau_start": "> 0",
+    "seq.tau_end": "> 0",
+    "text2image.emb": ">= 1", "text2image.hidden": ">= 1", "text2image.text_dim": ">= 1",
+    "text2image.cond_dim": ">= 1", "text2image.kl_weight": ">= 0", "text2image.interpolate": ">= 0",
+    "text2image.pretrain_steps": ">= 0", "text2image.temperature": "> 0",
 }
 
 #: key -> the names it accepts (a registry says so itself when asked for an unknown name)
@@ -68,6 +79,8 @@ CHOICES = {
     "optim.lr_decay": ("none", "linear"),
     "speed.amp": speed.AMP_MODES,
     "model.head": ("plain", "projection", "acgan", "classifier"),
+    "seq.tokens": ("char", "word", "ids"),
+    "text2image.encoder": ("frozen", "joint"),
 }
 
 _BOUND = re.compile(r"^([\[(])(\S+), (\S+)([\])])$")
@@ -139,11 +152,12 @@ def validate(cfg: Config) -> None:
 
 
 def check_tracked_metrics(cfg: Config) -> None:
+    from ganforge.eval.tokens import TOKEN_METRICS
     from ganforge.metrics import METRICS
     from ganforge.metrics.features import FEATURES
 
     for name in cfg.train.eval_metrics.split(","):
-        if name.strip():
+        if name.strip() and name.strip() not in TOKEN_METRICS:
             METRICS.get(name.strip())
     if cfg.train.eval_features:
         FEATURES.get(cfg.train.eval_features)

@@ -129,6 +129,8 @@ class Data:
     in_shape: tuple[int, ...] = ()  # translation: A's shape
     test: dict[str, torch.Tensor] = field(default_factory=dict)  # held-out tensors
     label_prior: torch.Tensor | None = None  # data.clusters: each cluster's share of the data
+    tokens: Any = None  # token sequences: vocabulary, held-out set, oracle (data.tokens.TokenSet)
+    captions: Any = None  # captioned digits: vocabulary, cut points (data.captions)
 
 
 def _spec(cfg_data) -> str:
@@ -152,7 +154,9 @@ def _semi_supervised_labels(labels: torch.Tensor, per_class: int, seed: int) -> 
 
 def image_keys(name: str, kind: str) -> tuple[str, ...]:
     """The data.* keys (besides name and batch_size) that loading data set `name` reads."""
-    with_path = ("data.path",) if name in ("folder", "mnist") else ()
+    if kind == "tokens":  # the sequence families read their data keys themselves
+        return ()
+    with_path = ("data.path",) if name in ("folder", "mnist", "points") else ()
     if kind == "samples":
         return ("data.image_size", "data.channels", *with_path)
     return ("data.image_size", *with_path)
@@ -164,13 +168,39 @@ def build_data(cfg, kind: str = "samples", rank: int = 0, world: int = 1) -> Dat
     d = cfg.data
     if kind in ("paired", "unpaired"):
         return _build_translation(cfg, kind, rank, world)
+    if kind == "tokens":
+        from ganforge.data.tokens import load_tokens
+
+        tokens = load_tokens(cfg)
+        stream = TensorStream({"x": tokens.train}, d.batch_size, cfg.seed, rank, world)
+        return Data(stream, "tokens", (tokens.length,), test={"x": tokens.test}, tokens=tokens)
     if d.name in TOYS:
         dist = load_toy(d.name)
         return Data(ToyStream(dist, d.batch_size, cfg.seed, rank, world), "toy", (dist.dim,), toy=dist)
+    if d.name == "captioned-digits":  # mnist5k with captions of their measured attributes
+        from ganforge.data.captions import captioned_tensors
+
+        tensors, test, train = captioned_tensors(d)
+        stream = TensorStream(tensors, d.batch_size, cfg.seed, rank, world)
+        return Data(stream, "images", (1, 28, 28), 10, test=test, captions=train)
+    if d.name == "stacked":  # three mnist5k digits as R, G, B, stacked afresh every batch
+        from ganforge.data.stacked import StackedStream, check_stacked, load_digits
+
+        check_stacked(d)
+        digits = load_digits("train", d.image_size)[0]
+        stream = StackedStream(digits, d.batch_size, cfg.seed, rank, world)
+        return Data(stream, "images", (3, *digits.shape[2:]))
+    if d.name == "points":  # your own point cloud, data.path=FILE.csv (ganforge.data.points)
+        from ganforge.data.points import load_points
+
+        dist = load_points(d.path)
+        return Data(ToyStream(dist, d.batch_size, cfg.seed, rank, world), "toy", (dist.dim,),
+                    toy=dist)
     if d.name not in IMAGE_SETS:
         raise ValueError(
             f"unknown data.name {d.name!r} for a {cfg.train.family} model; valid: "
-            f"{', '.join(sorted(TOYS))} (toy), {', '.join(IMAGE_SETS)} (images)"
+            f"{', '.join(sorted(TOYS))}, points (toy), "
+            f"{', '.join(IMAGE_SETS)}, stacked, captioned-digits (images)"
         )
     from ganforge.data.images import load_image_set
 

@@ -11,6 +11,10 @@ What is measured by default depends on the data:
                                                  runs add class_accuracy
   other images                                   fid, kid, precision, recall (inception)
   translation runs (pix2pix, cyclegan)           l1, psnr, ssim (+ class accuracy on digits)
+  stacked digits (data.name=stacked)             stacked_modes, stacked_kl (26,000 samples)
+
+`iwae_ll` (runs with a likelihood: train.family=vae) is asked for by name: the IWAE bound with
+k importance samples on the held-out images (ganforge.eval.likelihood).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import torch
 from ganforge.eval.translation import class_accuracy, evaluate_translation
 from ganforge.rundir import RunDir
 
-DIGIT_SETS = ("mnist5k", "digits", "mnist")
+DIGIT_SETS = ("mnist5k", "digits", "mnist", "captioned-digits")
 
 
 def _generate(run, n: int, seed: int, batch: int = 500) -> torch.Tensor:
@@ -39,10 +43,19 @@ def _generate(run, n: int, seed: int, batch: int = 500) -> torch.Tensor:
 def default_plan(run) -> tuple[list[str], str, int]:
     """(metric names, feature extractor, number of samples) for the run's data."""
     cfg, data = run.cfg, run.data
+    if data.kind == "tokens":
+        from ganforge.eval.tokens import default_plan as token_plan
+
+        names, n = token_plan(run)
+        return names, "", n
     if data.kind == "toy":
         if hasattr(data.toy, "centers"):
             return ["modes", "hq_fraction", "mode_kl"], "raw", 2500
         return ["precision", "recall", "density", "coverage"], "raw", 2500
+    if cfg.data.name == "stacked":
+        from ganforge.metrics import STACKED_SAMPLES
+
+        return ["stacked_modes", "stacked_kl"], "digits", STACKED_SAMPLES
     digits = cfg.data.name in DIGIT_SETS and data.shape[0] == 1
     if digits:
         return (["fid", "kid", "is", "confident", "class_kl", "precision", "recall", "density",
@@ -54,19 +67,43 @@ def _real_images(run) -> torch.Tensor:
     from ganforge.data.images import load_image_set
 
     d = run.cfg.data
+    if d.name == "stacked":  # 10,000 triples of mnist5k's train digits
+        from ganforge.data.stacked import stacked_images
+
+        return stacked_images(10_000, 0, "train", d.image_size)[0]
     spec = f"{d.name}:{d.path}" if d.name in ("folder", "mnist") else d.name
+    if d.name == "captioned-digits":  # the mnist5k digits, captioned
+        spec = "mnist5k"
     return load_image_set(spec, "all", d.image_size, d.channels, labels=False).images
 
 
 def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
-                 features: str | None = None, seed: int = 0) -> dict[str, Any]:
-    """{"protocol": {...}, "metrics": {...}} for a loaded run (see ganforge.run.load_run)."""
+                 features: str | None = None, seed: int = 0,
+                 iwae_k: int | None = None) -> dict[str, Any]:
+    """{"protocol": {...}, "metrics": {...}} for a loaded run (see ganforge.run.load_run);
+    `iwae_k`: importance samples of iwae_ll (default 1,000)."""
     if run.data.kind in ("paired", "unpaired"):
         return evaluate_translation(run, n)
+    if run.data.kind == "tokens":
+        from ganforge.eval.tokens import evaluate_tokens
+
+        return evaluate_tokens(run, metrics, n, seed)
     from ganforge.metrics import MetricOptions, evaluate
 
     plan_metrics, plan_features, plan_n = default_plan(run)
     metrics, features, n = metrics or plan_metrics, features or plan_features, n or plan_n
+    iwae = None
+    if "iwae_ll" in metrics:  # a metric of the model on held-out images, not of samples
+        from ganforge.eval.likelihood import DEFAULT_K, iwae_log_likelihood
+        from ganforge.metrics import METRICS
+
+        for name in metrics:  # an unknown name fails before the costly bound
+            if name != "iwae_ll":
+                METRICS.get(name)
+        iwae = iwae_log_likelihood(run, iwae_k or DEFAULT_K, seed)
+        metrics = [name for name in metrics if name != "iwae_ll"]
+        if not metrics:
+            return {"metrics": iwae[0], "protocol": {"iwae_ll": iwae[1], **_about(run)}}
     fake = _generate(run, n, seed)
     options = MetricOptions()
     if run.data.kind == "toy":
@@ -78,8 +115,10 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
         real = _real_images(run)
     result = evaluate(metrics, real, fake, features=features, device=run.cfg.device, seed=seed,
                       options=options)
-    result["protocol"].update({"run": str(run.path), "step": run.step, "data": run.cfg.data.name,
-                               "generator": "EMA" if run.cfg.train.ema > 0 else "G"})
+    result["protocol"].update(_about(run))
+    if iwae is not None:
+        result["metrics"].update(iwae[0])
+        result["protocol"]["iwae_ll"] = iwae[1]
     model, data = run.cfg.model, run.cfg.data
     if model.num_classes > 0 and not data.clusters and features == "digits":  # real classes only
         result["metrics"]["class_accuracy"] = conditional_accuracy(run, n, seed, fake)
@@ -87,6 +126,11 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
             "share of n samples, generated for labels (i // K) mod K, that the digits "
             "classifier assigns to the class they were generated for")
     return result
+
+
+def _about(run) -> dict[str, Any]:
+    return {"run": str(run.path), "step": run.step, "data": run.cfg.data.name,
+            "generator": "EMA" if run.cfg.train.ema > 0 else "G"}
 
 
 def conditional_accuracy(run, n: int, seed: int = 0,

@@ -27,7 +27,7 @@ from torch import nn
 from ganforge.train import speed
 
 #: what build_data delivers for a family
-DATA_KINDS = ("samples", "paired", "unpaired")
+DATA_KINDS = ("samples", "paired", "unpaired", "tokens")
 
 
 class Family:
@@ -138,6 +138,11 @@ class Family:
         """n draws of a class with P(y = c) = probs[c]; the global batch, this rank's slice."""
         y = torch.multinomial(probs, n * self.world, replacement=True)
         return y[self.rank :: self.world]
+
+    def phase(self, step: int) -> str:
+        """The name of the training phase at `step`, shown on the progress bar ("": one
+        phase). Families that pre-train before the adversarial game say which."""
+        return ""
 
     # -- checkpoint and pictures -------------------------------------------------------------
     def extra_state(self) -> dict[str, torch.Tensor]:

@@ -114,6 +114,10 @@ def check_finite(pending: list[tuple[int, dict]], info, device, run: RunDir) -> 
 
 def save_snapshot(family, fixed, data, path: Path) -> None:
     samples = family.snapshot(fixed)
+    if data.kind == "tokens":  # sequences as text, one a line
+        text = "\n".join(data.tokens.decode(samples)) + "\n"
+        checkpoint.atomic_write(path.with_suffix(".txt"), lambda p: p.write_text(text))
+        return
     if data.kind == "toy":
         real = data.toy.sample(2000, torch.Generator().manual_seed(0)).float()
         if samples.shape[1] == 2:  # numpy drawing: a matplotlib figure per snapshot is slow
@@ -182,6 +186,9 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
     if cfg.data.path:  # the same folder wherever the run is later resumed or evaluated from
         cfg = copy.deepcopy(cfg)
         cfg.data.path = str(Path(cfg.data.path).expanduser().resolve())
+    if cfg.data.oracle_path:
+        cfg = copy.deepcopy(cfg)
+        cfg.data.oracle_path = str(Path(cfg.data.oracle_path).expanduser().resolve())
     run = RunDir(run_dir)
     info, device = distributed.setup(cfg.device)
     if resume:
@@ -263,6 +270,8 @@ def _train(cfg: Config, run: RunDir, resume: bool, info, device, stop: StopSigna
         window_steps += 1
         pending.append((done, logs))
         if bar is not None:
+            if family.phase(step) != bar.desc.removesuffix(": "):  # e.g. pre-training, adversarial
+                bar.set_description(family.phase(step))
             bar.update(1)
         stopping = distributed.any_process(info, stop.signum is not None, device)
         last = done == t.steps or stopping

@@ -21,7 +21,8 @@ from ganforge.rundir import RunDir
 from ganforge.train import checkpoint
 
 #: metrics for which a smaller value is better; every other metric is better larger
-LOWER_IS_BETTER = frozenset({"fid", "kid", "mode_kl", "class_kl", "l1", "parzen_nll"})
+LOWER_IS_BETTER = frozenset({"fid", "kid", "mode_kl", "class_kl", "l1", "parzen_nll",
+                             "nll_oracle", "nll_test"})
 
 
 def metric_names(cfg) -> list[str]:

@@ -263,3 +263,17 @@ def test_tracking(tmp_path):
     assert result["metrics"] == ["hq_fraction", "modes"]
     assert 0 < result["scoring_share"] < 1 and result["best"]["step"] in (20, 40)
     assert picture.stat().st_size > 0 and "scoring" in stdout
+
+
+def test_text_gans(tmp_path):
+    rows = tmp_path / "rows.jsonl"
+    run_benchmark("text_gans", "--data", "names", "--stages", "mle", "seqgan", "--mle-steps", 3,
+                  "--pretrain-d", 2, "--seqgan-steps", 1, "--eval-n", 40,
+                  "--set", "seq.hidden=16", "--out", tmp_path / "runs",
+                  "--results", rows)
+    mle, seqgan = json_lines(rows)
+    assert (mle["family"], mle["step"], seqgan["family"], seqgan["step"]) == \
+        ("mle", 3, "seqgan", 3)
+    assert_finite(seqgan["metrics"], ["nll_test", "bleu2", "self_bleu5", "novelty"])
+    assert_share(seqgan["held_out"]["bleu4"])
+    assert f"seq.init_from={(tmp_path / 'runs' / 'names-mle').resolve()}" in seqgan["settings"]

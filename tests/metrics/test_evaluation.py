@@ -52,6 +52,8 @@ def test_every_design_metric_is_registered():
         "ssim",
         "confident",
         "class_kl",
+        "stacked_modes",
+        "stacked_kl",
     }
     assert set(METRICS) == expected
 

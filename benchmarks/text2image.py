@@ -1,0 +1,189 @@
+"""Does the picture match the words? The digits-text2image preset, measured.
+
+    python benchmarks/text2image.py --train /tmp/t2i/run          # train the preset, then score
+    python benchmarks/text2image.py --run RUN                     # score a finished run
+    python benchmarks/text2image.py --train DIR --set text2image.encoder=joint --tag joint
+
+Agreement with the words, on the captions of the 1,000 test digits (seed 0, one image a
+caption, EMA G with c = mu(h)):
+  digit       the bundled digits classifier (ganforge/metrics/digits_classifier.py) names the
+              digit of the caption
+  thickness   the image's thickness class (the same attribute functions and training cut
+  slant       points that made the captions) is the caption's; likewise slant
+on three caption sets: `seen` (each test digit's first caption, seen wordings), `held-out
+wordings` (each test digit in a held-out template), `held-out combinations` (1,000 captions of
+the (digit, thickness, slant) triples no training image has, seen wordings). The same figures
+for the real test images (their ceiling; for held-out combinations, the test digits that have
+one) and for G fed the caption of another test digit (a G that ignores the text: chance).
+
+Besides: digit FID (the classifier's features) of 5,000 samples for the 5 captions of every
+test digit against all 5,000 real digits (the protocol of the image presets' table) and of the
+1,000 `seen` samples against the 1,000 test digits; D's mean logit on test digits with their
+own caption and with the caption of a test digit of another class (and the share of digits
+scored higher with their own); thin -> thick interpolation: for 100 noise draws (digit i mod
+10, upright), the thickness of G(z, (1 - t) h(thin) + t h(thick)) at t = 0, 1/4, ..., 1 never
+decreases and ends higher: the share of draws where it does.
+Results go to benchmarks/results/text2image[-TAG].json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganforge.api import load_run, train
+from ganforge.config import load_config, parse_set
+from ganforge.data.captions import (
+    SEEN_TEMPLATES,
+    VOCAB,
+    describe,
+    encode_all,
+    held_out_combinations,
+    load_captioned_digits,
+    plain_caption,
+)
+from ganforge.metrics.digit_attributes import bin_attributes, measure
+from ganforge.metrics.digits_classifier import load_digits_classifier
+from ganforge.metrics.features import extract_features
+from ganforge.metrics.fid import fid_from_features
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def agreement(images: torch.Tensor, targets: torch.Tensor, classifier, cuts) -> dict:
+    """Shares of images whose digit, thickness class, slant class (and all three) are the
+    targets (N, 3) of their captions."""
+    with torch.no_grad():
+        digit = torch.cat([classifier(b).argmax(1) for b in images.split(500)])
+    bins = torch.from_numpy(bin_attributes(measure(images), cuts))
+    right = torch.stack([digit == targets[:, 0], bins[:, 0] == targets[:, 1],
+                         bins[:, 1] == targets[:, 2]], 1)
+    shares = right.float().mean(0).tolist()
+    return {"digit": shares[0], "thickness": shares[1], "slant": shares[2],
+            "all": float(right.all(1).float().mean()), "n": len(images)}
+
+
+def caption_sets(test, seed: int = 0) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """name -> (tokens (N, L), targets (N, 3): digit, thickness, slant)."""
+    own = torch.stack([test.labels, test.bins[:, 0], test.bins[:, 1]], 1)
+    held = held_out_combinations()
+    rng = np.random.default_rng([seed, 3])
+    digits = [i % 10 for i in range(1000)]
+    texts = [describe(d, (*held[d], int(rng.integers(2))), int(rng.choice(SEEN_TEMPLATES)), rng)
+             for d in digits]
+    combos = torch.tensor([(d, *held[d]) for d in digits])
+    return {"seen": (test.tokens[:, 0], own), "held-out wordings": (test.held_out_tokens, own),
+            "held-out combinations": (encode_all(texts), combos)}
+
+
+def generate(family, tokens: torch.Tensor, seed: int) -> torch.Tensor:
+    z = torch.randn(len(tokens), family.z_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        return torch.cat([family.generate(zb, family.text(tb))
+                          for zb, tb in zip(z.split(500), tokens.split(500))])
+
+
+def d_scores(family, test) -> dict:
+    """D's mean logit on test digits with their own first caption and with that of the next
+    test digit of another class."""
+    labels = test.labels
+    other = torch.tensor([next(j % len(labels) for j in range(i + 1, i + len(labels))
+                               if labels[j % len(labels)] != labels[i]) for i in range(len(labels))])
+    d = family.D.eval()
+    with torch.no_grad():
+        h = family.text(test.tokens[:, 0])
+        phi = d.features(test.images)
+        right, wrong = d.score(phi, h), d.score(phi, h[other])
+    return {"real_right_mean": float(right.mean()), "real_wrong_mean": float(wrong.mean()),
+            "share_right_above_wrong": float((right > wrong).float().mean())}
+
+
+def interpolation(family, draws: int = 100, steps: int = 5) -> dict:
+    z = torch.randn(draws, family.z_dim, generator=torch.Generator().manual_seed(1))
+    t = torch.linspace(0, 1, steps)
+    rising = 0
+    curves = []
+    for i in range(draws):
+        d = i % 10
+        with torch.no_grad():
+            ends = family.text(torch.stack([VOCAB.encode(plain_caption(d, k, 1), 11)
+                                            for k in (0, 2)]))
+        h = (1 - t)[:, None] * ends[0] + t[:, None] * ends[1]
+        values = measure(family.generate(z[i].expand(steps, -1), h))["thickness"]
+        curves.append(values.tolist())
+        rising += bool((np.diff(values) >= 0).all() and values[-1] > values[0])
+    return {"monotonic_share": rising / draws, "draws": draws, "steps": steps,
+            "mean_curve": np.mean(curves, 0).tolist()}
+
+
+def fid(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(fid_from_features(extract_features("digits", a), extract_features("digits", b)))
+
+
+def score(run_dir: Path) -> dict:
+    run = load_run(run_dir)
+    family, classifier = run.family, load_digits_classifier()
+    test = load_captioned_digits("test")
+    cuts = test.cuts
+    out: dict = {"run": str(run_dir), "step": run.step, "agreement": {}}
+    held = held_out_combinations()
+    has_held = torch.tensor([held[int(y)] == (int(b[0]), int(b[1]))
+                             for y, b in zip(test.labels, test.bins)])
+    for name, (tokens, targets) in caption_sets(test).items():
+        images = generate(family, tokens, seed=0)
+        ignoring = generate(family, tokens[torch.randperm(len(tokens),
+                                                          generator=torch.Generator().manual_seed(5))], 0)
+        if name == "held-out combinations":
+            real = agreement(test.images[has_held], torch.stack(
+                [test.labels, test.bins[:, 0], test.bins[:, 1]], 1)[has_held], classifier, cuts)
+        else:
+            real = agreement(test.images, targets, classifier, cuts)
+        out["agreement"][name] = {"G": agreement(images, targets, classifier, cuts),
+                                  "real (ceiling)": real,
+                                  "G ignoring the text (chance)": agreement(ignoring, targets,
+                                                                            classifier, cuts)}
+        if name == "seen":
+            out["fid_1000_vs_test"] = fid(images, test.images)
+    every = test.tokens.reshape(-1, test.tokens.shape[-1])
+    from ganforge.data.images import load_image_set
+
+    all_real = load_image_set("mnist5k", "all", 28, 1).images
+    out["fid_5000_vs_all"] = fid(generate(family, every, seed=0), all_real)
+    out["d_scores"] = d_scores(family, test)
+    out["interpolation"] = interpolation(family)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--run", help="score this finished run")
+    p.add_argument("--train", help="train the preset into this folder first, timed")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--tag", default="")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    result: dict = {}
+    if args.train:
+        cfg = load_config("digits-text2image", {**parse_set(args.set), "train.progress": False})
+        start, cpu = time.perf_counter(), time.process_time()
+        train(cfg, Path(args.train))
+        result["train_wall_s"] = time.perf_counter() - start
+        result["train_cpu_s"] = time.process_time() - cpu
+        result["overrides"] = args.set
+    run_dir = Path(args.train or args.run)
+    result.update(score(run_dir))
+    result["threads"] = args.threads
+    name = "text2image" + (f"-{args.tag}" if args.tag else "") + ".json"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / name).write_text(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Discrete-sequence GANs: MLE vs SeqGAN vs Gumbel-softmax on SeqGAN's published oracle and on
+US census surnames.
+
+Stages (each a `ganforge train` and a `ganforge eval --json` of the real command, timed):
+  mle      the MLE baseline (oracle-mle / names-mle)
+  seqgan   SeqGAN, G started from the mle run (seq.init_from; no pre-training of its own)
+  gumbel   the Gumbel-softmax GAN, G started from the same mle run
+Rows (JSON lines) go to --results: the run's wall time of training and of evaluation, the
+steps, and the metrics (oracle: nll_oracle of 10,000 samples and nll_test of the 10,000
+held-out sequences; names: nll_test, BLEU-2..5, self-BLEU-2..5, novelty of 2,000 samples and
+the same figures of 2,000 held-out names).
+
+    python benchmarks/text_gans.py --data oracle --oracle ../shared/data/seqgan_oracle.npz \
+        --stages mle seqgan gumbel --out /tmp/text_gans
+    python benchmarks/text_gans.py --data names --stages mle seqgan gumbel --out /tmp/text_gans
+    python benchmarks/text_gans.py --data oracle --oracle FILE.npz --stages mle --mle-steps 20 \
+        --out /tmp/smoke --results /tmp/smoke/rows.jsonl          # a smoke test
+
+Each process runs with one torch thread (OMP_NUM_THREADS=1): on the shared 2-core machine
+that was faster than two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PRESETS = {"oracle": "oracle-{}", "names": "names-{}"}
+
+
+def ganforge(*args: str) -> tuple[str, float]:
+    """Run the real command; (stdout, wall seconds)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    began = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "ganforge", *args], capture_output=True,
+                          text=True, env=env)
+    if proc.returncode:
+        raise SystemExit(f"ganforge {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+    return proc.stdout, time.perf_counter() - began
+
+
+def stage_overrides(args, stage: str, mle_run: Path) -> list[str]:
+    sets = ["train.progress=false", *args.set]
+    if args.data == "oracle":
+        sets.append(f"data.oracle_path={Path(args.oracle).resolve()}")
+    if stage == "mle":
+        return sets + ([f"train.steps={args.mle_steps}"] if args.mle_steps else [])
+    sets += [f"seq.init_from={mle_run.resolve()}", "seq.pretrain_g=0"]
+    if stage == "seqgan":
+        sets += [f"seq.pretrain_d={args.pretrain_d}",
+                 f"train.steps={args.pretrain_d + args.seqgan_steps}"]
+    else:
+        sets.append(f"train.steps={args.gumbel_steps}")
+    return sets
+
+
+def run_stage(args, stage: str) -> dict:
+    out = Path(args.out) / f"{args.data}-{stage}"
+    mle_run = Path(args.mle_run or Path(args.out) / f"{args.data}-mle")
+    sets = stage_overrides(args, stage, mle_run)
+    train_s = None  # a run trained before (by this script or by hand): its time is its own
+    if not (out / "checkpoint" / "state.json").is_file():
+        _, train_s = ganforge("train", PRESETS[args.data].format(stage), "--out", str(out),
+                              *[a for s in sets for a in ("--set", s)])
+    text, eval_s = ganforge("eval", str(out), "--json",
+                            *(["--n", str(args.eval_n)] if args.eval_n else []))
+    result = json.loads(text)
+    row = {"data": args.data, "family": stage, "step": result["protocol"]["step"],
+           "train_s": train_s and round(train_s, 1), "eval_s": round(eval_s, 1), "settings": sets,
+           "metrics": result["metrics"], "held_out": result.get("held_out"),
+           "samples": result["samples"], "protocol": result["protocol"]}
+    print(json.dumps({k: row[k] for k in ("family", "step", "train_s", "eval_s", "metrics")}))
+    return row
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", choices=sorted(PRESETS), default="oracle")
+    p.add_argument("--oracle", default="../shared/data/seqgan_oracle.npz",
+                   help="the published oracle's parameters (data.oracle_path)")
+    p.add_argument("--stages", nargs="+", default=["mle", "seqgan", "gumbel"],
+                   choices=["mle", "seqgan", "gumbel"])
+    p.add_argument("--mle-steps", type=int, help="default: the preset's (oracle: 156 steps an "
+                   "epoch)")
+    p.add_argument("--mle-run", help="an existing mle run to start the GANs from")
+    p.add_argument("--pretrain-d", type=int, default=500)
+    p.add_argument("--seqgan-steps", type=int, default=150, help="adversarial steps")
+    p.add_argument("--gumbel-steps", type=int, default=2000, help="adversarial steps")
+    p.add_argument("--set", nargs="*", default=[], help="extra KEY=VALUE for every stage")
+    p.add_argument("--eval-n", type=int, help="samples scored (default: 10,000 oracle, 2,000 "
+                   "names)")
+    p.add_argument("--out", default="/tmp/text_gans", help="folder of the runs")
+    p.add_argument("--results", default="benchmarks/results/text_gans.jsonl")
+    args = p.parse_args()
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    for stage in args.stages:
+        row = run_stage(args, stage)
+        with open(args.results, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The text-to-image family: a short run learns to tell right captions from wrong ones and to
+draw the digit a caption names; `ganforge sample --text` refuses words it cannot read."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from ganforge.config import load_config
+from ganforge.data.captions import VOCAB, plain_caption
+from ganforge.metrics.digits_classifier import load_digits_classifier
+from ganforge.run import build
+
+SMALL = {"data.batch_size": 32, "model.g_width": 16, "model.d_width": 16, "model.z_dim": 16,
+         "train.progress": False}
+
+
+def test_a_short_run_matches_images_and_words():
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    cfg = load_config("digits-text2image", {**SMALL, "text2image.pretrain_steps": 100,
+                                            "optim.lr_g": 1e-3, "optim.lr_d": 1e-3})
+    data, family = build(cfg)
+    for step in range(200):  # about 20 s of one core
+        family.d_step(data.stream.next(), step)
+        family.g_step(data.stream.next(), step)
+    test = data.test
+    # D: real test digits score higher with their own caption than with one of another digit
+    other = torch.roll(torch.arange(len(test["y"])), 1)
+    differ = test["y"] != test["y"][other]
+    d = family.D.eval()
+    with torch.no_grad():
+        h = family.text(test["tokens"][:, 0])
+        phi = d.features(test["x"])
+        right, wrong = d.score(phi, h), d.score(phi, h[other])
+    assert float((right > wrong)[differ].float().mean()) > 0.8
+    # G: the classifier reads the caption's digit far above chance (10 %)
+    family.G_ema.load_state_dict(family.G.state_dict())  # the EMA lags a run this short
+    family.G_ema.eval()
+    tokens = torch.stack([VOCAB.encode(plain_caption(i % 10, 1, 1), 11) for i in range(200)])
+    images = family.generate(torch.randn(200, cfg.model.z_dim), family.text(tokens))
+    with torch.no_grad():
+        digits = load_digits_classifier()(images).argmax(1)
+    assert float((digits == torch.arange(200) % 10).float().mean()) > 0.3
+
+
+def test_sample_inputs_drawn_in_slices_equal_one_draw():
+    family = build(load_config("digits-text2image", SMALL))[1]
+    for n, batch in ((1, 500), (15, 500), (1017, 16), (3000, 999)):
+        expected = family.fixed_inputs(n, seed=3)
+        batches = list(family.input_batches(n, 3, batch))
+        for key, value in expected.items():
+            assert torch.equal(torch.cat([b[key] for b in batches]), value), (n, key)
+    grid = family.fixed_inputs(120, seed=0)  # captions x noise: image 10 r + k, row 11 here
+    assert VOCAB.decode(grid["tokens"][112]) == plain_caption(1, 1, 0) == "a regular one leaning left"
+    assert torch.equal(grid["z"][112], grid["z"][2]) and not torch.equal(grid["z"][112], grid["z"][3])
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from ganforge.train.loop import train
+
+    out = tmp_path_factory.mktemp("t2i") / "run"
+    cfg = load_config("digits-text2image", {
+        **SMALL, "text2image.pretrain_steps": 1, "train.steps": 1, "train.sample_count": 10,
+        "train.sample_every": 1, "train.checkpoint_every": 1})
+    train(cfg, out)
+    return out
+
+
+def ganforge_sample(run, *args):
+    return subprocess.run([sys.executable, "-m", "ganforge", "sample", str(run), *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_sample_text_refuses_unknown_words_and_empty_text(tiny_run, tmp_path):
+    for text, expected in (("a thinn tow leaning left",
+                            ("'thinn' (closest: thin", "'tow' (closest: to, two)")),
+                           ("  , ", ("has no words",))):
+        proc = ganforge_sample(tiny_run, "--text", text, "-n", "4", "--out", tmp_path / "x.png")
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("ganforge sample: error: --text"), lines
+        assert all(e in lines[0] for e in expected), lines[0]
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_sample_text_draws_one_grid(tiny_run, tmp_path, capsys):
+    from PIL import Image
+
+    from ganforge.cli import main
+    from ganforge.viz import grid_size
+
+    assert main(["sample", str(tiny_run), "--text", "a thin two leaning left", "-n", "4",
+                 "--out", str(tmp_path / "twos.png")]) == 0
+    height, width = grid_size(4, (1, 28, 28))
+    assert Image.open(tmp_path / "twos.png").size == (width, height)
