@@ -142,48 +142,50 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def picture_out(args, flag: str, drawn: str, name: str, picture: str) -> Path:
+    """Where a one-picture variant of `sample` (`flag` draws `drawn`) writes: --out FILE.png or
+    RUN/NAME_seedS.png. --interpolate, --class and --input are refused with it."""
+    if args.interpolate or args.cls is not None or args.input:
+        raise ValueError(f"{flag} draws {drawn}; it takes none of --interpolate, --class and --input")
+    out = Path(args.out or Path(args.run) / f"{name}_seed{args.seed}.png")
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"--out {args.out}: {flag} draws one picture{picture}: give --out FILE.png")
+    return out
+
+
+def write_picture(out: Path, images, nrow: int | None = None) -> int:
+    """The images as one grid PNG at `out` (written atomically); its path on stdout."""
+    from ganforge.train.checkpoint import atomic_write
+    from ganforge.viz import save_image_grid
+
+    atomic_write(out, lambda tmp: save_image_grid(images, tmp, nrow=nrow))
+    print(str(out))
+    return 0
+
+
 def sample_reconstructions(run, args) -> int:
     """--reconstruct: a picture of n held-out images (first row) over their reconstructions."""
     from ganforge.eval.likelihood import reconstructions
     from ganforge.sampling import check_grid
-    from ganforge.train.checkpoint import atomic_write
-    from ganforge.viz import save_image_grid
 
-    if args.interpolate or args.cls is not None or args.input:
-        raise ValueError("--reconstruct draws held-out images over their reconstructions; it "
-                         "takes none of --interpolate, --class and --input")
-    out = Path(args.out or Path(args.run) / f"reconstruct_seed{args.seed}.png")
-    if out.suffix.lower() != ".png":
-        raise ValueError(f"--out {args.out}: --reconstruct draws one picture (the images over "
-                         "their reconstructions): give --out FILE.png")
+    out = picture_out(args, "--reconstruct", "held-out images over their reconstructions",
+                      "reconstruct", " (the images over their reconstructions)")
     grid = reconstructions(run, args.n, args.seed)
     check_grid(len(grid), tuple(grid.shape[1:]), args.n, False)
-    atomic_write(out, lambda tmp: save_image_grid(grid, tmp, nrow=args.n))
-    print(str(out))
-    return 0
+    return write_picture(out, grid, nrow=args.n)
 
 
 def sample_text(run, args) -> int:
     """--text: n images of one caption (text-to-image runs), one grid picture."""
     from ganforge.sampling import check_grid
-    from ganforge.train.checkpoint import atomic_write
-    from ganforge.viz import save_image_grid
 
     if not hasattr(run.family, "text_inputs"):
         raise ValueError(f"--text needs a text-to-image run (train.family=text2image); "
                          f"{args.run} is train.family={run.cfg.train.family}")
-    if args.interpolate or args.cls is not None or args.input:
-        raise ValueError("--text draws n images of one caption; it takes none of "
-                         "--interpolate, --class and --input")
-    out = Path(args.out or Path(args.run) / f"text_seed{args.seed}.png")
-    if out.suffix.lower() != ".png":
-        raise ValueError(f"--out {args.out}: --text draws one picture: give --out FILE.png")
+    out = picture_out(args, "--text", "n images of one caption", "text", "")
     inputs = run.family.text_inputs(args.text, args.n, args.seed)
     check_grid(args.n, tuple(run.data.shape), None, False)
-    images = run.family.snapshot(inputs)
-    atomic_write(out, lambda tmp: save_image_grid(images, tmp))
-    print(str(out))
-    return 0
+    return write_picture(out, run.family.snapshot(inputs))
 
 
 def sample_sequences(run, args) -> int:

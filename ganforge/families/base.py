@@ -168,6 +168,26 @@ class Family:
         raise NotImplementedError
 
 
+class NoiseFamily(Family):
+    """A family whose EMA generator maps noise z ~ N(0, I) of size `self.z_dim` alone to samples
+    (BEGAN, the VAE's decoder): the pictures' inputs and the snapshot are the same for all."""
+
+    z_dim: int
+
+    def fixed_inputs(self, n, seed):
+        g = torch.Generator().manual_seed(seed)
+        return {"z": torch.randn(n, self.z_dim, generator=g)}
+
+    def input_batches(self, n, seed, batch):
+        noise = torch.Generator().manual_seed(seed)
+        for size in batch_sizes(n, batch):
+            yield {"z": torch.randn(size, self.z_dim, generator=noise)}
+
+    @torch.no_grad()
+    def snapshot(self, inputs):
+        return self.G_ema(inputs["z"].to(self.device)).float().cpu()
+
+
 # ----------------------------------------------------------------------------- shared parts
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from ganforge.families.base import EMA, Family, batch_sizes, ema_copy, frozen
+from ganforge.families.base import EMA, NoiseFamily, ema_copy, frozen
 from ganforge.nets import ARCHS, build_gan_nets
 from ganforge.nets.began import (
     began_convergence,
@@ -25,7 +25,7 @@ from ganforge.nets.began import (
 from ganforge.train.distributed import unwrap
 
 
-class BEGANFamily(Family):
+class BEGANFamily(NoiseFamily):
     name = "began"
     data_kind = "samples"
 
@@ -101,16 +101,3 @@ class BEGANFamily(Family):
         if "k" not in state:
             raise ValueError("this BEGAN checkpoint has no k_t (extra/k); it is not a BEGAN run")
         self.k = float(state["k"][0])
-
-    def fixed_inputs(self, n, seed):
-        g = torch.Generator().manual_seed(seed)
-        return {"z": torch.randn(n, self.z_dim, generator=g)}
-
-    def input_batches(self, n, seed, batch):
-        noise = torch.Generator().manual_seed(seed)
-        for size in batch_sizes(n, batch):
-            yield {"z": torch.randn(size, self.z_dim, generator=noise)}
-
-    @torch.no_grad()
-    def snapshot(self, inputs):
-        return self.G_ema(inputs["z"].to(self.device)).float().cpu()

@@ -34,7 +34,7 @@ from __future__ import annotations
 import torch
 
 from ganforge.data.toy import TOYS
-from ganforge.families.base import EMA, Family, batch_sizes, ema_copy, make_adam, make_scheduler
+from ganforge.families.base import EMA, NoiseFamily, ema_copy, make_adam, make_scheduler
 from ganforge.nets.vae import build_vae_nets
 from ganforge.objectives.likelihood import (
     bernoulli_log_likelihood,
@@ -66,7 +66,7 @@ def check_vae_config(cfg, family: str) -> None:
                          f"data.clusters=0 and data.labelled_per_class=0")
 
 
-class VAEFamily(Family):
+class VAEFamily(NoiseFamily):
     name = "vae"
     data_kind = "samples"
     trainable = ("E", "G")
@@ -143,15 +143,3 @@ class VAEFamily(Family):
         return torch.cat(bounds).cpu()
 
     # -- pictures --------------------------------------------------------------------------------
-    def fixed_inputs(self, n, seed):
-        g = torch.Generator().manual_seed(seed)
-        return {"z": torch.randn(n, self.z_dim, generator=g)}
-
-    def input_batches(self, n, seed, batch):
-        noise = torch.Generator().manual_seed(seed)
-        for size in batch_sizes(n, batch):
-            yield {"z": torch.randn(size, self.z_dim, generator=noise)}
-
-    @torch.no_grad()
-    def snapshot(self, inputs):
-        return self.G_ema(inputs["z"].to(self.device)).float().cpu()
