@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from ganforge.data.toy import GaussianMixture
+from ganforge.train.checkpoint import atomic_write
 
 POINT_STD = 0.05
 MAX_POINTS = 100_000
@@ -64,4 +65,5 @@ def save_points(points: torch.Tensor, path: Path) -> None:
     """Points (K, d) as the CSV load_points reads, every float64 exactly (repr round-trips)."""
     header = ",".join(f"x{i}" for i in range(points.shape[1]))
     rows = (",".join(repr(float(v)) for v in row) for row in points.tolist())
-    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    text = header + "\n" + "\n".join(rows) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text))

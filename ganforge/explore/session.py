@@ -241,8 +241,8 @@ class Session:
                 cfg.data.path = str(run.path / "drawn.csv")
                 save_points(self.drawn, Path(cfg.data.path))
             save_config(cfg, run.config)
-            run.processes.write_text(json.dumps({"processes": 1,
-                                                 "global_batch_size": cfg.data.batch_size}))
+            processes = json.dumps({"processes": 1, "global_batch_size": cfg.data.batch_size})
+            checkpoint.atomic_write(run.processes, lambda p: p.write_text(processes))
             rows = "".join(json.dumps(row) + "\n" for row in self.history if row["step"] > 0)
             checkpoint.atomic_write(run.metrics, lambda p: p.write_text(rows))
             run.samples.mkdir(exist_ok=True)
