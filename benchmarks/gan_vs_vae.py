@@ -12,9 +12,11 @@ wall and CPU time of training go to RUNS/PRESET/train_time.json and into the row
   real digits with the bundled `digits` classifier's features: fid, precision, recall,
   density, coverage; confident and class_kl; parzen_ll, the Parzen-window log-likelihood of
   Goodfellow et al. (bandwidth chosen on half the real digits, scored on the other half);
-  runs with a likelihood (train.family=vae) add iwae_ll, the IWAE bound with --iwae-k
-  importance samples on --iwae-n held-out test digits (binarised with seed 0: nats per
-  binarised digit, not comparable with parzen_ll, a density of grey levels);
+  --inception adds inception_fid, the same samples' FID with the FID Inception-v3 features
+  (the default backend; the row names it); runs with a likelihood (train.family=vae) add
+  iwae_ll, the IWAE bound with --iwae-k importance samples on --iwae-n held-out test digits
+  (binarised with seed 0: nats per binarised digit, not comparable with parzen_ll, a density
+  of grey levels);
 - stacked presets: stacked_modes and stacked_kl over 26,000 samples (VEEGAN / PacGAN).
 
 Rows are written to --out (JSON lines; default benchmarks/results/gan_vs_vae.jsonl) and a
@@ -40,7 +42,7 @@ from ganforge.api import evaluate, load_run
 from ganforge.eval.likelihood import iwae_log_likelihood
 from ganforge.rundir import RunDir
 
-DIGITS = ("digits-dcgan", "digits-vae", "digits-vaegan")
+DIGITS = ("digits-dcgan", "digits-dcgan-long", "digits-vae", "digits-vaegan")
 STACKED = ("stacked-dcgan", "stacked-pacdcgan", "stacked-vae")
 DIGIT_METRICS = ["fid", "precision", "recall", "density", "coverage", "confident", "class_kl",
                  "parzen_ll"]
@@ -64,7 +66,8 @@ def train_preset(preset: str, out: Path, steps: int | None) -> dict:
     return timing
 
 
-def score(run_path: Path, preset: str, n: int | None, iwae_k: int, iwae_n: int) -> dict:
+def score(run_path: Path, preset: str, n: int | None, iwae_k: int, iwae_n: int,
+          inception: bool = False) -> dict:
     run = load_run(run_path)
     row = {"preset": preset, "family": run.cfg.train.family, "steps": run.step}
     timing = run_path / "train_time.json"
@@ -77,6 +80,10 @@ def score(run_path: Path, preset: str, n: int | None, iwae_k: int, iwae_n: int) 
             row.update(evaluate(run, ["stacked_modes", "stacked_kl"], n=n or 26_000)["metrics"])
         else:
             row.update(evaluate(run, DIGIT_METRICS, n=n or 5000, features="digits")["metrics"])
+            if inception:
+                result = evaluate(run, ["fid"], n=n or 5000, features="inception")
+                row["inception_fid"] = result["metrics"]["fid"]
+                row["inception_backend"] = result["protocol"].get("features", {}).get("backend")
             if getattr(run.family, "has_likelihood", False):
                 values, protocol = iwae_log_likelihood(run, iwae_k, 0, iwae_n)
                 row.update(values)
@@ -93,12 +100,13 @@ def table(rows: list[dict]) -> str:
     lines = []
     digits = [r for r in rows if "fid" in r]
     if digits:
-        lines += ["| preset | steps | train wall (min) | digit FID | precision | recall | density "
-                  "| coverage | confident | class KL | Parzen LL | IWAE LL (nats) |",
-                  "|---" * 12 + "|"]
+        lines += ["| preset | steps | train wall (min) | Inception FID | digit FID | precision | "
+                  "recall | density | coverage | confident | class KL | Parzen LL | IWAE LL (nats) |",
+                  "|---" * 13 + "|"]
         for r in digits:
             lines.append(f"| {r['preset']} | {r['steps']} | {cell(r, 'train_wall_s', '{:.0f}')} "
-                         f"| {cell(r, 'fid', '{:.1f}')} | {cell(r, 'precision')} | "
+                         f"| {cell(r, 'inception_fid', '{:.2f}')} | {cell(r, 'fid', '{:.1f}')} | "
+                         f"{cell(r, 'precision')} | "
                          f"{cell(r, 'recall')} | {cell(r, 'density')} | {cell(r, 'coverage')} | "
                          f"{cell(r, 'confident')} | {cell(r, 'class_kl')} | "
                          f"{cell(r, 'parzen_ll', '{:.0f}')} | {cell(r, 'iwae_ll', '{:.0f}')} |")
@@ -145,6 +153,8 @@ def main() -> None:
     p.add_argument("--iwae-n", type=int, default=1000, help="held-out digits of iwae_ll")
     p.add_argument("--out", default="benchmarks/results/gan_vs_vae.jsonl")
     p.add_argument("--picture", help="FILE.png: samples side by side and reconstructions")
+    p.add_argument("--inception", action="store_true",
+                   help="digits presets: also the FID with Inception features (inception_fid)")
     args = p.parse_args()
     rows = []
     for preset in args.presets:
@@ -153,7 +163,7 @@ def main() -> None:
             if args.score_only:
                 raise SystemExit(f"{run}: no finished run to score (drop --score-only to train)")
             train_preset(preset, run, args.steps)
-        row = score(run, preset, args.n, args.iwae_k, args.iwae_n)
+        row = score(run, preset, args.n, args.iwae_k, args.iwae_n, args.inception)
         print(json.dumps(row), flush=True)
         rows.append(row)
         with open(args.out, "a") as f:

@@ -1,206 +1,40 @@
-"""Evaluation entry points: metrics by name, protocol-stamped results, cached real features.
+"""Evaluation entry points: metrics by name and protocol-stamped results.
 
     result = evaluate(["fid", "kid", "precision"], real_images, fake_images, features="digits")
     result["metrics"]["fid"], result["protocol"]
 
-`METRICS` maps each metric name of DESIGN.md to a small function of an `Evaluation` (which
-holds the two sample sets and computes features, probabilities and shared results once).
-Every function returns (values, protocol): the numbers it adds to "metrics" and the settings
-that produced them, which go under protocol["metrics"][name].
-
-Features of real data (the expensive part with Inception: ~5 images/s on 2 CPU cores) are
-cached on disk under `cache_dir`/features/<key>.npz, the key a SHA-1 of the extractor's
-protocol and of the real images' bytes, so a different extractor, resize or image set never
-reuses a stale file. `cache_dir=None` turns the cache off.
+`METRICS` maps each metric name of DESIGN.md to a small function of an `Evaluation` (the two
+sample sets, which computes features, probabilities and shared results once; see
+evaluation_inputs.py). Every function returns (values, protocol): the numbers it adds to
+"metrics" and the settings that produced them, which go under protocol["metrics"][name].
+Real features are cached on disk (feature_cache.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ganforge.registry import Registry
-from ganforge.train.checkpoint import atomic_write
 
-from .features import (
-    DEFAULT_CACHE_DIR,
-    ImageBatches,
-    class_probabilities,
-    extract_features,
-    get_extractor,
-    stacked_digit_labels,
-)
-from .fid import (
-    feature_statistics,
-    frechet_distance,
-    read_npz,
-    write_npz,
-)
+from .evaluation_inputs import Evaluation, MetricOptions, as_samples
+from .extractor_common import DEFAULT_CACHE_DIR
+from .feature_cache import cached_features
+from .features import ImageBatches, get_extractor, stacked_digit_labels
+from .fid import feature_statistics, frechet_distance
 from .image_quality import l1, psnr, ssim
 from .inception_score import inception_score
 from .kid import kernel_inception_distance
 from .modes import class_recognisability, mixture_mode_stats, stacked_mode_stats
-from .parzen import DEFAULT_SIGMAS, parzen_window_log_likelihood
+from .parzen import parzen_window_log_likelihood
 from .prdc import density_coverage, precision_recall
 
-
-@dataclass
-class MetricOptions:
-    """Settings of individual metrics (all recorded in the result's protocol).
-
-    kid_subsets, kid_subset_size: KID subsets (clipped to the sample counts).
-    is_splits, classifier: Inception Score splits and the classifier giving p(y|x); the
-    classifier also labels each channel of stacked digits for `modes` / `mode_kl`.
-    k_precision_recall, k_density_coverage: k of the k-NN radii (3 and 5 as in the papers).
-    mixture_centers (K, d), mixture_std: a Gaussian mixture's modes for modes / hq_fraction /
-    mode_kl; without them, 3-channel images are scored as stacked digits (1000 modes).
-    mode_n_std: a sample is high quality within mode_n_std * mixture_std of its nearest centre.
-    parzen_sigmas: the bandwidth grid; parzen_validation_fraction: the share of real samples
-    (a seeded random subset) used to choose sigma, the rest being the test set.
-    """
-
-    kid_subsets: int = 100
-    kid_subset_size: int = 1000
-    is_splits: int = 10
-    classifier: str = "digits"
-    confidence_threshold: float = 0.9  # `confident`: share of samples with max p(y|x) above it
-    k_precision_recall: int = 3
-    k_density_coverage: int = 5
-    mixture_centers: np.ndarray | None = None
-    mixture_std: float | None = None
-    mode_n_std: float = 3.0
-    parzen_sigmas: tuple[float, ...] = DEFAULT_SIGMAS
-    parzen_validation_fraction: float = 0.5
-
-
-def _as_tensor(x: ImageBatches | None, which: str) -> torch.Tensor | None:
-    """Arrays become tensors; an iterable of batches is concatenated once."""
-    if x is None:
-        return None
-    if isinstance(x, torch.Tensor | np.ndarray):
-        t = torch.as_tensor(x)
-    else:
-        t = torch.cat([torch.as_tensor(b) for b in x])
-    if t.ndim < 2 or t.shape[0] == 0:
-        raise ValueError(f"{which} samples must be a non-empty (N, ...) array, got {tuple(t.shape)}")
-    return t
-
-
-def data_digest(x: torch.Tensor) -> str:
-    """SHA-1 of a tensor's shape, dtype and bytes: identifies a real image set in cache keys."""
-    t = x.detach().to("cpu").contiguous()
-    digest = hashlib.sha1(f"{tuple(t.shape)} {t.dtype}".encode())
-    digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return digest.hexdigest()
-
-
-def cached_features(
-    extractor: str,
-    images: torch.Tensor,
-    cache_dir: str | Path | None,
-    batch_size: int = 64,
-    device: str | torch.device = "cpu",
-    progress: bool = False,
-) -> np.ndarray:
-    """extract_features, read from / written to cache_dir/features/<key>.npz when cache_dir is
-    set and the extractor is not `raw` (raw features cost nothing).
-
-    A cache file is written atomically. One that cannot be read back as these features (cut
-    short, overwritten, from another tool) is reported in one warning line on stderr, deleted
-    and rebuilt: a cache is never a reason to fail."""
-    model = get_extractor(extractor, device)
-    if cache_dir is None or model.name == "raw":
-        return extract_features(model, images, batch_size, device, progress)
-    key_text = json.dumps({"features": model.protocol(), "data": data_digest(images)}, sort_keys=True)
-    key = hashlib.sha1(key_text.encode()).hexdigest()
-    path = Path(cache_dir).expanduser() / "features" / f"{key}.npz"
-    if path.is_file():
-        try:
-            return _read_cached_features(path, key_text, len(images))
-        except ValueError as err:
-            print(f"ganforge: warning: rebuilding a damaged feature cache file: {err}",
-                  file=sys.stderr)
-            path.unlink(missing_ok=True)
-    features = extract_features(model, images, batch_size, device, progress)
-    as32 = features.astype(np.float32)
-    stored = as32 if np.array_equal(as32.astype(np.float64), features) else features  # lossless
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {"features": stored, "protocol": np.array(key_text)}
-    atomic_write(path, lambda tmp: write_npz(tmp, arrays))
-    return features
-
-
-def _read_cached_features(path: Path, key_text: str, num_images: int) -> np.ndarray:
-    """The (num_images, D) features of a cache file written for `key_text`; a ValueError that
-    says what is wrong otherwise."""
-    content = "a feature cache file holds arrays 'features' and 'protocol'"
-    arrays = read_npz(path, ("features", "protocol"), content)
-    features = arrays["features"]
-    if str(arrays["protocol"]) != key_text:
-        raise ValueError(f"{path} was written for other features or images")
-    if features.ndim != 2 or len(features) != num_images or not np.isfinite(features).all():
-        raise ValueError(f"{path} holds features of shape {features.shape}, not the "
-                         f"({num_images}, D) finite values of these images")
-    return features.astype(np.float64)
-
-
-@dataclass
-class Evaluation:
-    """Two sample sets and the run settings; computes shared intermediate results once."""
-
-    real: torch.Tensor | None
-    fake: torch.Tensor
-    features: str = "inception"
-    device: str = "cpu"
-    batch_size: int = 64
-    seed: int = 0
-    cache_dir: str | Path | None = None
-    progress: bool = False
-    options: MetricOptions = field(default_factory=MetricOptions)
-    _memo: dict = field(default_factory=dict, repr=False)
-
-    def _once(self, key: str, compute: Callable):
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
-
-    def need_real(self, metric: str) -> torch.Tensor:
-        if self.real is None:
-            raise ValueError(f"metric {metric!r} compares with real data; give real samples")
-        return self.real
-
-    def real_features(self) -> np.ndarray:
-        real = self.need_real("features")
-        return self._once(
-            "real_features",
-            lambda: cached_features(
-                self.features, real, self.cache_dir, self.batch_size, self.device, self.progress
-            ),
-        )
-
-    def fake_features(self) -> np.ndarray:
-        return self._once(
-            "fake_features",
-            lambda: extract_features(self.features, self.fake, self.batch_size, self.device, self.progress),
-        )
-
-    def fake_probabilities(self) -> np.ndarray:
-        """p(y|x) of the generated samples under options.classifier (IS, confident, class_kl)."""
-        o = self.options
-        return self._once("fake_probs", lambda: class_probabilities(
-            o.classifier, self.fake, self.batch_size, self.device, self.progress))
-
-    def feature_protocol(self) -> dict:
-        return get_extractor(self.features, self.device).protocol()
-
+__all__ = ["DEFAULT_CACHE_DIR", "FEATURE_METRICS", "METRICS", "Evaluation", "Metric",
+           "MetricOptions", "cached_features", "evaluate"]
 
 Metric = Callable[[Evaluation], tuple[dict[str, float], dict]]
 METRICS: Registry[Metric] = Registry("metric")
@@ -425,8 +259,8 @@ def evaluate(
     for name in names:
         METRICS.get(name)  # fail before any work on an unknown name
     ev = Evaluation(
-        real=_as_tensor(real, "real"),
-        fake=_as_tensor(fake, "fake"),
+        real=as_samples(real, "real"),
+        fake=as_samples(fake, "fake"),
         features=features,
         device=device,
         batch_size=batch_size,

