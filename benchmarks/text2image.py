@@ -3,6 +3,8 @@
     python benchmarks/text2image.py --train /tmp/t2i/run          # train the preset, then score
     python benchmarks/text2image.py --run RUN                     # score a finished run
     python benchmarks/text2image.py --train DIR --set text2image.encoder=joint --tag joint
+    python benchmarks/text2image.py --train DIR --set seed=1 --tag seed1          # another seed
+    python benchmarks/text2image.py --train DIR --set text2image.encoder_arch=gru --tag gru
 
 Agreement with the words, on the captions of the 1,000 test digits (seed 0, one image a
 caption, EMA G with c = mu(h)):

@@ -186,7 +186,7 @@ class Text2ImageConfig:
     """G(z, text) and a matching-aware D(x, text) on data.name=captioned-digits."""
 
     emb: int = 32  # word embedding size of the sentence encoder
-    hidden: int = 64  # its GRU's hidden size
+    hidden: int = 64  # its GRU's hidden size (bag: its per-word MLP's)
     text_dim: int = 64  # sentence vector size
     cond_dim: int = 32  # conditioning augmentation: size of c ~ N(mu(h), sigma(h)^2)
     kl_weight: float = 0.05  # lambda of KL(N(mu, sigma^2) || N(0, I)) (summed over c) in G's loss
@@ -194,6 +194,7 @@ class Text2ImageConfig:
     pretrain_steps: int = 1000  # contrastive image-text steps of the encoder before the GAN
     temperature: float = 0.1  # tau of that contrastive loss
     encoder: str = "frozen"  # frozen (after pre-training) or joint (then trained with D)
+    encoder_arch: str = "gru"  # gru (bidirectional GRU) or bag (attention-weighted bag of words)
 
 
 @dataclass

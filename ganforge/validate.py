@@ -81,6 +81,7 @@ CHOICES = {
     "model.head": ("plain", "projection", "acgan", "classifier"),
     "seq.tokens": ("char", "word", "ids"),
     "text2image.encoder": ("frozen", "joint"),
+    "text2image.encoder_arch": ("gru", "bag"),
 }
 
 _BOUND = re.compile(r"^([\[(])(\S+), (\S+)([\])])$")

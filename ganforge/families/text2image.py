@@ -1,7 +1,8 @@
 """Text-to-image: G(z, h) and a matching-aware D(x, h), h the sentence vector of a caption.
 
 On data.name=captioned-digits (ganforge.data.captions). Before the first GAN step the sentence
-encoder (nets/text.py: words -> GRU -> h) is pre-trained for text2image.pretrain_steps with the
+encoder (nets/text.py: words -> GRU -> h, or text2image.encoder_arch=bag: an attention-weighted
+bag of words, blind to word order) is pre-trained for text2image.pretrain_steps with the
 symmetric image-text contrastive loss against a small image encoder (pairs of the same digit,
 thickness and slant count as matches); then it is frozen (text2image.encoder=frozen) or trained
 further by D's loss (joint).
@@ -22,7 +23,7 @@ import torch
 
 from ganforge.data.captions import NAME, VOCAB, grid_caption, max_length
 from ganforge.families.base import EMA, Family, batch_sizes, ema_copy, frozen
-from ganforge.nets.text import ImageEncoder, TextEncoder, TextMatchingD, TextToImageG
+from ganforge.nets.text import TEXT_ENCODERS, ImageEncoder, TextMatchingD, TextToImageG
 from ganforge.objectives.matching import (
     ca_kl,
     contrastive_loss,
@@ -55,7 +56,7 @@ class TextToImageFamily(Family):
     def reads(cls, cfg) -> set[str]:
         return {*MODEL_KEYS, *(f"text2image.{k}" for k in (
             "emb", "hidden", "text_dim", "cond_dim", "kl_weight", "interpolate",
-            "pretrain_steps", "temperature", "encoder"))}
+            "pretrain_steps", "temperature", "encoder", "encoder_arch"))}
 
     def __init__(self, cfg, data, device: torch.device):
         if data.captions is None:
@@ -64,7 +65,8 @@ class TextToImageFamily(Family):
         m, t = cfg.model, cfg.text2image
         channels, size, _ = data.shape
         self.captions, self.t, self.z_dim = data.captions, t, m.z_dim
-        self.text = TextEncoder(len(VOCAB), t.emb, t.hidden, t.text_dim).to(device)
+        self.text = TEXT_ENCODERS[t.encoder_arch](len(VOCAB), t.emb, t.hidden,
+                                                  t.text_dim).to(device)
         self.G = TextToImageG(m.z_dim, t.text_dim, t.cond_dim, size, channels,
                               m.g_width).to(device)
         self.D = TextMatchingD(size, channels, m.d_width, t.text_dim, m.d_norm,

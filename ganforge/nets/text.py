@@ -2,6 +2,8 @@
 
     TextEncoder       words -> embeddings -> bidirectional GRU -> linear -> unit sentence
                       vector h (N, k)
+    BagOfWordsEncoder words -> embeddings -> attention-weighted mean of per-word vectors -> h:
+                      blind to word order by construction
     ImageEncoder      a small CNN to unit vectors (N, k): the image side of the contrastive
                       pre-training of the TextEncoder (not used by the GAN)
     TextToImageG      conditioning augmentation c = mu(h) + sigma(h) * eps, then the DCGAN
@@ -43,6 +45,32 @@ class TextEncoder(nn.Module):
         count = lengths.to(words.device, words.dtype)[:, None]
         mean = torch.cat([outputs.sum(1), words.sum(1)], dim=1) / count
         return F.normalize(self.out(mean), dim=1)
+
+
+class BagOfWordsEncoder(nn.Module):
+    """(N, L) word ids (0 pads, at least one word a row) -> (N, out) unit sentence vectors
+
+        h = normalize(sum_i a_i v(e_i)),  a = softmax_i(w . e_i),  v an MLP (emb -> hidden -> out),
+
+    e_i the embedding of word i. The sum over words makes h the same for any order of the same
+    words ("leaning left, a thin two" = "a thin two leaning left"), and the learnt weights a
+    let words that say nothing ("a", "hand", "small") drop out, so a new mix of such words
+    leaves h where the words that matter put it."""
+
+    def __init__(self, vocab_size: int, emb: int, hidden: int, out: int):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, emb, padding_idx=0)
+        self.weight = nn.Linear(emb, 1)
+        self.value = nn.Sequential(nn.Linear(emb, hidden), nn.ReLU(), nn.Linear(hidden, out))
+        self.dim = out
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        words = self.embed(tokens)
+        a = self.weight(words).squeeze(-1).masked_fill(tokens == 0, float("-inf")).softmax(1)
+        return F.normalize((a[:, :, None] * self.value(words)).sum(1), dim=1)
+
+
+TEXT_ENCODERS = {"gru": TextEncoder, "bag": BagOfWordsEncoder}
 
 
 class ImageEncoder(nn.Module):
