@@ -41,6 +41,8 @@ RUNS = {
     "digits-vae": {"data.batch_size": 16, "model.g_width": 8, "model.d_width": 8},
     "digits-vaegan": {"data.batch_size": 16, "model.g_width": 8, "model.d_width": 8},
     "stacked-pacdcgan": {"data.batch_size": 16, "model.g_width": 8, "model.d_width": 8},
+    "digits-text2image": {"data.batch_size": 16, "model.g_width": 8, "model.d_width": 8,
+                          "text2image.pretrain_steps": 1},
     "oracle-mle": TINY_ORACLE,
     # one step of each phase: the 3 steps reach the adversarial one
     "oracle-seqgan": {**TINY_ORACLE, "seq.pretrain_g": 1, "seq.pretrain_d": 1, "seq.rollouts": 2,
