@@ -28,6 +28,8 @@ import onnxruntime
 import torch
 from onnx import TensorProto, helper, shape_inference
 
+from ganforge.train.checkpoint import atomic_write
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -158,7 +160,7 @@ def main() -> None:
             print(f"{name:28s} {row['images_per_second']:7.2f} images/s {row['gflops']:7.1f} "
                   f"GFLOP/s {100 * row['share_of_ceiling']:5.1f} % of the ceiling")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    atomic_write(args.out, lambda tmp: tmp.write_text(json.dumps(result, indent=1) + "\n"))
 
 
 if __name__ == "__main__":
