@@ -29,10 +29,11 @@ def sample(run: Run | Path | str, n: int = 64, seed: int = 0,
 
 def evaluate(run: Run | Path | str, metrics: list[str] | None = None, n: int | None = None,
              features: str | None = None, seed: int = 0,
-             iwae_k: int | None = None) -> dict[str, Any]:
+             iwae_k: int | None = None, temperature: float = 1.0) -> dict[str, Any]:
     """Score the run's generator; returns {"protocol": {...}, "metrics": {...}} (`iwae_k`:
-    importance samples of the metric iwae_ll, default 1,000)."""
+    importance samples of the metric iwae_ll, default 1,000; `temperature`: token runs'
+    sampling temperature, 1 = G as trained)."""
     from ganforge.eval.run import evaluate_run
 
     run = run if isinstance(run, Run) else load_run(run)
-    return evaluate_run(run, metrics, n, features, seed, iwae_k)
+    return evaluate_run(run, metrics, n, features, seed, iwae_k, temperature)

@@ -75,7 +75,8 @@ def cmd_eval(args) -> int:
     names = args.metrics.split(",") if args.metrics else None
     if args.iwae_k is not None and args.iwae_k < 1:
         raise ValueError(f"--iwae-k must be at least 1 importance sample, got {args.iwae_k}")
-    result = evaluate(run, names, args.n, args.features, args.seed, args.iwae_k)
+    result = evaluate(run, names, args.n, args.features, args.seed, args.iwae_k,
+                      args.temperature)
     if args.json:
         _print_json(result)
     else:
@@ -186,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reconstruct", action="store_true",
                    help="runs with an encoder (vae, vaegan): n held-out images over their "
                    "reconstructions, one picture (--out FILE.png)")
+    s.add_argument("--temperature", type=float, default=1.0,
+                   help="token-sequence runs: draw from softmax(logits / T); below 1 sharper "
+                   "and less varied (default 1: G as trained)")
     s.add_argument("--device", help="cpu or cuda (default: the run's)")
     s.add_argument("--best", action="store_true",
                    help="the best checkpoint that train.eval_every tracked, not the last")
@@ -199,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--iwae-k", type=int, help="importance samples per held-out image of the "
                    "metric iwae_ll (train.family=vae; default 1000)")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--temperature", type=float, default=1.0,
+                   help="token-sequence runs: score G's distribution softmax(logits / T), its "
+                   "samples and nll_test alike (default 1)")
     s.add_argument("--device", help="cpu or cuda (default: the run's)")
     s.add_argument("--best", action="store_true",
                    help="the best checkpoint that train.eval_every tracked, not the last")

@@ -11,6 +11,7 @@ def cmd_sample(args) -> int:
     import torch
 
     from ganforge.api import load_run, sample
+    from ganforge.eval.tokens import check_temperature
     from ganforge.sampling import (
         STREAMED_FORMS,
         check_grid,
@@ -25,6 +26,7 @@ def cmd_sample(args) -> int:
     if args.n < 1:
         raise ValueError(f"-n must be at least 1, got {args.n}")
     run = load_run(args.run, device=args.device, best=args.best)
+    check_temperature(args.temperature, run)
     if run.data.kind == "tokens":
         return sample_sequences(run, args)
     if args.reconstruct:
@@ -140,7 +142,7 @@ def sample_sequences(run, args) -> int:
     if args.interpolate or args.cls is not None or args.input:
         raise ValueError("a token-sequence run draws sequences; it takes none of "
                          "--interpolate, --class and --input")
-    written = write_sequences(run, args.n, args.seed, args.out)
+    written = write_sequences(run, args.n, args.seed, args.out, args.temperature)
     if written is not None:
         print(str(written))
     return 0

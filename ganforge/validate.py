@@ -68,6 +68,7 @@ RANGES = {
     "seq.tau_end": "> 0",
     "text2image.emb": ">= 1", "text2image.hidden": ">= 1", "text2image.text_dim": ">= 1",
     "text2image.cond_dim": ">= 1", "text2image.kl_weight": ">= 0", "text2image.interpolate": ">= 0",
+    "text2image.interpolate_spread": "[0, 0.5]",
     "text2image.pretrain_steps": ">= 0", "text2image.temperature": "> 0",
 }
 

@@ -190,6 +190,13 @@ def test_sample_refuses_a_folder_that_holds_files(image_run, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
 
 
+@pytest.mark.parametrize("verb", ["sample", "eval"])
+def test_a_temperature_is_refused_for_a_run_that_draws_no_tokens(verb, image_run):
+    line = refusal(ganforge(verb, image_run, "--temperature", "0.8"), verb)
+    assert "--temperature is for token-sequence runs" in line
+    assert "train.family=gan" in line and str(image_run) in line
+
+
 def test_sample_refuses_interpolate_with_a_streaming_output(image_run, tmp_path):
     line = refusal(ganforge("sample", image_run, "-n", "10", "--interpolate",
                             "--out", tmp_path / "walk.npz"), "sample")

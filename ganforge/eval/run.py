@@ -79,15 +79,19 @@ def _real_images(run) -> torch.Tensor:
 
 def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
                  features: str | None = None, seed: int = 0,
-                 iwae_k: int | None = None) -> dict[str, Any]:
+                 iwae_k: int | None = None, temperature: float = 1.0) -> dict[str, Any]:
     """{"protocol": {...}, "metrics": {...}} for a loaded run (see ganforge.run.load_run);
-    `iwae_k`: importance samples of iwae_ll (default 1,000)."""
+    `iwae_k`: importance samples of iwae_ll (default 1,000); `temperature`: token runs'
+    sampling temperature."""
+    from ganforge.eval.tokens import check_temperature
+
+    check_temperature(temperature, run)
     if run.data.kind in ("paired", "unpaired"):
         return evaluate_translation(run, n)
     if run.data.kind == "tokens":
         from ganforge.eval.tokens import evaluate_tokens
 
-        return evaluate_tokens(run, metrics, n, seed)
+        return evaluate_tokens(run, metrics, n, seed, temperature)
     from ganforge.metrics import MetricOptions, evaluate
 
     plan_metrics, plan_features, plan_n = default_plan(run)

@@ -11,6 +11,11 @@ Metrics (TOKEN_METRICS), each with its protocol stamped in the result:
   self_bleu   self_bleu2..self_bleu5: of the samples against each other (diversity)
   novelty     the share of samples that are no training sequence
 
+With a sampling temperature T (`ganforge eval RUN --temperature T`), every metric is of G's
+tempered distribution p_T(y_t | y_<t) = softmax(logits / T): T < 1 trades coverage (nll_test
+rises) for sample quality (nll_oracle falls), the trade-off a GAN's gains must be read against
+(Caccia et al. 2020, "Language GANs falling short").
+
 Text runs are scored with <eos> and the padding after it removed (BLEU on characters or
 words); the result also holds `held_out`: the same text metrics for m held-out sequences in
 place of G's samples, against the same references (the rest of the held-out set), the figures
@@ -39,8 +44,9 @@ LOWER_IS_BETTER = frozenset({"nll_oracle", "nll_test", "self_bleu"})
 class Scoring:
     """The run, its n samples and the reference split, shared by the metrics."""
 
-    def __init__(self, run, samples: torch.Tensor):
+    def __init__(self, run, samples: torch.Tensor, temperature: float = 1.0):
         self.run, self.tokens, self.samples = run, run.data.tokens, samples
+        self.temperature = temperature
         test = self.tokens.test
         self.m = min(len(samples), len(test) // 2)  # held-out rows standing in for samples
         self.references = test[self.m :]
@@ -75,9 +81,11 @@ def _nll_oracle(sc: Scoring) -> tuple[dict, dict]:
 @TOKEN_METRICS.register("nll_test")
 def _nll_test(sc: Scoring) -> tuple[dict, dict]:
     g = sc.run.family.G_ema
-    value = _nll_per_token(g.log_probs, sc.tokens.test, sc.run.cfg.device)
+    value = _nll_per_token(lambda rows: g.log_probs(rows, sc.temperature), sc.tokens.test,
+                           sc.run.cfg.device)
     return {"nll_test": value}, {"held_out": len(sc.tokens.test), "unit": "nats per token",
-                                 "generator": "G_ema (G itself when train.ema=0)"}
+                                 "generator": "G_ema (G itself when train.ema=0)",
+                                 "temperature": sc.temperature}
 
 
 def _bleu_protocol(sc: Scoring) -> dict:
@@ -113,27 +121,41 @@ def default_plan(run) -> tuple[list[str], int]:
     return ["nll_test", "bleu", "self_bleu", "novelty"], 2000
 
 
-def generate(run, n: int, seed: int, batch: int = 500) -> torch.Tensor:
-    return torch.cat([run.family.snapshot(inputs)
+def generate(run, n: int, seed: int, temperature: float = 1.0,
+             batch: int = 500) -> torch.Tensor:
+    return torch.cat([run.family.snapshot(inputs, temperature)
                       for inputs in run.family.input_batches(n, seed, batch)])
 
 
+def check_temperature(temperature: float, run=None) -> None:
+    """A sampling temperature is a finite number > 0, and only token runs have one."""
+    if not 0 < temperature < float("inf"):
+        raise ValueError(f"--temperature must be a number > 0 (1 samples G as trained, below "
+                         f"1 sharper, above 1 flatter), got {temperature}")
+    if run is not None and temperature != 1.0 and run.data.kind != "tokens":
+        raise ValueError(f"--temperature is for token-sequence runs (mle, seqgan, gumbel); "
+                         f"{run.path} is train.family={run.cfg.train.family}")
+
+
 def evaluate_tokens(run, metrics: list[str] | None = None, n: int | None = None,
-                    seed: int = 0) -> dict[str, Any]:
-    """{"protocol", "metrics", "samples"[, "held_out"]} of a token-sequence run."""
+                    seed: int = 0, temperature: float = 1.0) -> dict[str, Any]:
+    """{"protocol", "metrics", "samples"[, "held_out"]} of a token-sequence run; with a
+    `temperature` T, of G's distribution p_T = softmax(logits / T) (the samples and nll_test
+    alike)."""
+    check_temperature(temperature)
     plan_metrics, plan_n = default_plan(run)
     names = list(dict.fromkeys(metrics or plan_metrics))
     for name in names:
         TOKEN_METRICS.get(name)  # fail before any work on an unknown name
-    samples = generate(run, n or plan_n, seed)
-    scoring = Scoring(run, samples)
+    samples = generate(run, n or plan_n, seed, temperature)
+    scoring = Scoring(run, samples, temperature)
     values, protocols = {}, {}
     for name in names:
         values_i, protocols[name] = TOKEN_METRICS.get(name)(scoring)
         values.update(values_i)
     result = {"protocol": {"run": str(run.path), "step": run.step, "data": run.cfg.data.name,
                            "source": run.data.tokens.source, "num_fake": len(samples),
-                           "seed": seed, "metrics": protocols},
+                           "seed": seed, "temperature": temperature, "metrics": protocols},
               "metrics": values,
               "samples": run.data.tokens.decode(samples[:SHOWN_SAMPLES])}
     text_names = [name for name in names if name in ("bleu", "self_bleu", "novelty")]
@@ -151,12 +173,14 @@ def evaluate_tokens(run, metrics: list[str] | None = None, n: int | None = None,
     return result
 
 
-def write_sequences(run, n: int, seed: int, out: str | None) -> Path | None:
+def write_sequences(run, n: int, seed: int, out: str | None,
+                    temperature: float = 1.0) -> Path | None:
     """n sequences of the run as text, one a line (token ids separated by spaces for the
     oracle and ids data): on stdout, or into FILE.txt (written atomically)."""
     from ganforge.train.checkpoint import atomic_write
 
-    lines = run.data.tokens.decode(generate(run, n, seed))
+    check_temperature(temperature)
+    lines = run.data.tokens.decode(generate(run, n, seed, temperature))
     text = "\n".join(lines) + "\n"
     if out is None:
         print(text, end="")

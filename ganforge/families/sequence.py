@@ -115,6 +115,6 @@ class SequenceFamily(Family):
             yield {"u": torch.rand(size, self.length, generator=g)}
 
     @torch.no_grad()
-    def snapshot(self, inputs):
-        """Token ids (N, T) drawn from G_ema."""
-        return self.G_ema.sample(inputs["u"].to(self.device)).cpu()
+    def snapshot(self, inputs, temperature: float = 1.0):
+        """Token ids (N, T) drawn from G_ema (at a sampling temperature)."""
+        return self.G_ema.sample(inputs["u"].to(self.device), temperature).cpu()

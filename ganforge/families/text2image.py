@@ -12,8 +12,10 @@ D step (GAN-CLS, Reed et al. 2016):  minimise softplus(-s_r) + (softplus(s_w) + 
     s_f = D(G(z, c), h);
 G step:  minimise softplus(-s_f) + lambda_KL KL(N(mu(h), sigma(h)^2) || N(0, I))
     with c = mu(h) + sigma(h) * eps (conditioning augmentation, StackGAN), plus with GAN-INT
-    (text2image.interpolate = w > 0) w softplus(-D(G(z', c'), h')) on h' = (h + h_hat) / 2,
-    texts between those of the data (Reed et al.'s beta = 0.5).
+    (text2image.interpolate = w > 0) w softplus(-D(G(z', c'), h')) on h' = (1 - beta) h +
+    beta h_hat, texts between those of the data: Reed et al.'s beta = 0.5, or with
+    text2image.interpolate_spread = s > 0 beta ~ U(0.5 - s, 0.5 + s) per row (s = 0.5: the
+    whole segment).
 Sampling uses the EMA G with c = mu(h): the noise z carries the variety.
 """
 
@@ -56,7 +58,8 @@ class TextToImageFamily(Family):
     def reads(cls, cfg) -> set[str]:
         return {*MODEL_KEYS, *(f"text2image.{k}" for k in (
             "emb", "hidden", "text_dim", "cond_dim", "kl_weight", "interpolate",
-            "pretrain_steps", "temperature", "encoder", "encoder_arch"))}
+            "pretrain_steps", "temperature", "encoder", "encoder_arch"))} | (
+            {"text2image.interpolate_spread"} if cfg.text2image.interpolate > 0 else set())
 
     def __init__(self, cfg, data, device: torch.device):
         if data.captions is None:
@@ -126,6 +129,15 @@ class TextToImageFamily(Family):
         shift = int(torch.randint(1, max(2, len(h)), (1,), generator=self.aux_rng))
         return h.roll(shift, 0)
 
+    def _between(self, h: torch.Tensor, h_hat: torch.Tensor) -> torch.Tensor:
+        """GAN-INT's texts (1 - beta) h + beta h_hat: beta = 0.5, or per row U(0.5 - s, 0.5 + s)
+        with a spread s, so that G also learns the texts near either caption."""
+        s = self.t.interpolate_spread
+        if s == 0:
+            return 0.5 * (h + h_hat)
+        u = torch.rand(len(h), 1, generator=self.aux_rng).to(self.device)
+        return torch.lerp(h, h_hat, 0.5 - s + 2 * s * u)
+
     # -- training ------------------------------------------------------------------------------
     def d_step(self, batch, step, before_g=True):
         logs = {}
@@ -159,8 +171,8 @@ class TextToImageFamily(Family):
             kl = ca_kl(mu, logvar)
             loss = adv + self.t.kl_weight * kl
             logs = {"loss_g": adv.detach(), "kl": kl.detach()}
-            if self.t.interpolate > 0:  # GAN-INT: texts halfway between two captions
-                h_mid = 0.5 * (h + self._mismatch(h))
+            if self.t.interpolate > 0:  # GAN-INT: texts between two captions
+                h_mid = self._between(h, self._mismatch(h))
                 fake_mid, _, _ = self.G(self.noise(n), h_mid,
                                         self.global_randn(n, self.t.cond_dim))
                 mid = matching_g_loss(d(fake_mid, h_mid))

@@ -93,9 +93,9 @@ class SequenceLSTM(nn.Module):
         """Logits (N, T, V) of p(y_t | y_<t) for every position of `tokens` (N, T)."""
         return self.logits(self.hidden_states(tokens)[0])
 
-    def log_probs(self, tokens: Tensor) -> Tensor:
-        """log p(y_t | y_<t), (N, T)."""
-        logp = F.log_softmax(self(tokens), dim=-1)
+    def log_probs(self, tokens: Tensor, temperature: float = 1.0) -> Tensor:
+        """log p(y_t | y_<t), (N, T); with a temperature T, of p_T = softmax(logits / T)."""
+        logp = F.log_softmax(tempered(self(tokens), temperature), dim=-1)
         return logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
 
     def nll(self, tokens: Tensor) -> Tensor:
@@ -105,10 +105,11 @@ class SequenceLSTM(nn.Module):
 
     # -- sampling ---------------------------------------------------------------------------
     def continue_from(self, prefix: Tensor, state: tuple[Tensor, Tensor] | None,
-                      uniforms: Tensor) -> Tensor:
+                      uniforms: Tensor, temperature: float = 1.0) -> Tensor:
         """Complete `prefix` (N, t) to length T, drawing y_{t+1..T} by inverse CDF from the
         uniforms (N, T - t) in [0, 1): y = the first token whose cumulative probability
-        exceeds u. `state`: (h, c) after reading the prefix (None for an empty prefix)."""
+        exceeds u. `state`: (h, c) after reading the prefix (None for an empty prefix);
+        `temperature`: draw from softmax(logits / temperature)."""
         n, t = prefix.shape
         stacked = self._stacked()
         h, c = state if state is not None else self.initial_state(n)
@@ -117,16 +118,16 @@ class SequenceLSTM(nn.Module):
         for k in range(self.length - t):
             inputs = self.start_inputs(n) if last is None else self.g_embeddings[last]
             h, c = self.cell(inputs, h, c, stacked)
-            cdf = torch.softmax(self.logits(h).float(), dim=-1).cumsum(-1)
+            cdf = torch.softmax(tempered(self.logits(h).float(), temperature), -1).cumsum(-1)
             u = uniforms[:, k : k + 1].contiguous().to(cdf)
             last = torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_(max=self.vocab - 1)
             tokens.append(last.unsqueeze(1))
         return torch.cat(tokens, 1)
 
-    def sample(self, uniforms: Tensor) -> Tensor:
+    def sample(self, uniforms: Tensor, temperature: float = 1.0) -> Tensor:
         """Sequences (N, T) of token ids drawn with the uniforms (N, T)."""
         empty = torch.zeros(len(uniforms), 0, dtype=torch.long, device=uniforms.device)
-        return self.continue_from(empty, None, uniforms)
+        return self.continue_from(empty, None, uniforms, temperature)
 
     def gumbel_sample(self, n: int, tau: float) -> tuple[Tensor, Tensor]:
         """(tokens (N, T), relaxed one-hot rows (N, T, V)) by the Gumbel-softmax trick:
@@ -144,6 +145,12 @@ class SequenceLSTM(nn.Module):
             relaxed.append(gumbel_softmax(logits, tau, noise))
             inputs = self.g_embeddings[tokens[-1]]
         return torch.stack(tokens, 1), torch.stack(relaxed, 1)
+
+
+def tempered(logits: Tensor, temperature: float) -> Tensor:
+    """logits / T: T < 1 sharpens the distribution towards its likeliest tokens (better
+    samples, less variety), T > 1 flattens it; T = 1 returns the logits themselves."""
+    return logits if temperature == 1.0 else logits / temperature
 
 
 def gumbel_noise(n: int, vocab: int, like: Tensor) -> Tensor:

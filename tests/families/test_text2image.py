@@ -59,6 +59,20 @@ def test_sample_inputs_drawn_in_slices_equal_one_draw():
     assert torch.equal(grid["z"][112], grid["z"][2]) and not torch.equal(grid["z"][112], grid["z"][3])
 
 
+@pytest.mark.parametrize("spread, low, high", [(0.0, 0.5, 0.5), (0.5, 0.0, 1.0), (0.2, 0.3, 0.7)])
+def test_gan_int_texts_lie_on_the_segment_between_two_captions(spread, low, high):
+    family = build(load_config("digits-text2image", {
+        **SMALL, "text2image.interpolate": 1.0, "text2image.interpolate_spread": spread}))[1]
+    h, h_hat = torch.zeros(4000, 3), torch.ones(4000, 3) * torch.tensor([1.0, 2.0, -4.0])
+    mixed = family._between(h, h_hat)
+    beta = mixed[:, 0]  # h = 0, so the first coordinate is beta itself
+    assert abs(mixed - beta[:, None] * h_hat).max() < 1e-6  # on the segment
+    assert float(beta.min()) >= low - 1e-6 and float(beta.max()) <= high + 1e-6
+    if spread:  # uniform on [0.5 - s, 0.5 + s]: its quarters hold a quarter each
+        share = float(((beta > 0.5 - spread / 2) & (beta < 0.5)).float().mean())
+        assert abs(share - 0.25) < 0.03 and abs(float(beta.mean()) - 0.5) < 0.02
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     from ganforge.train.loop import train

@@ -57,6 +57,21 @@ def test_the_inverse_cdf_sampler_draws_the_model_distribution():
     assert abs(freq2 - cond).max() < 4 * (0.25 / len(given)) ** 0.5
 
 
+def test_a_temperature_draws_and_scores_p_to_the_power_one_over_t_renormalised():
+    torch.manual_seed(0)
+    net = SequenceLSTM(4, 3, 3, 1, std=1.0)
+    with torch.no_grad():
+        p = torch.softmax(net(torch.zeros(1, 1, dtype=torch.long))[0, 0], -1).double()
+        sharp = p ** 2 / (p ** 2).sum()  # softmax(logits / 0.5) worked out from p
+        seqs = net.sample(torch.rand(40_000, 1), temperature=0.5)
+        logp = net.log_probs(torch.arange(4)[:, None], temperature=0.5)[:, 0].double()
+        plain = net.log_probs(torch.arange(4)[:, None])[:, 0].double()
+    freq = torch.bincount(seqs[:, 0], minlength=4).double() / len(seqs)
+    assert abs(freq - sharp).max() < 0.01  # 4 sd of a share among 40,000
+    assert abs(logp.exp() - sharp).max() < 1e-6
+    assert abs(plain.exp() - p).max() < 1e-6 and abs(sharp - p).max() > 0.05
+
+
 def test_continuing_a_prefix_keeps_it_and_matches_sampling_from_scratch():
     torch.manual_seed(0)
     net = SequenceLSTM(6, 3, 5, 5)
