@@ -13,6 +13,8 @@ the same figures of 2,000 held-out names).
     python benchmarks/text_gans.py --data oracle --oracle ../shared/data/seqgan_oracle.npz \
         --stages mle seqgan gumbel --out /tmp/text_gans
     python benchmarks/text_gans.py --data names --stages mle seqgan gumbel --out /tmp/text_gans
+    python benchmarks/text_gans.py --data oracle --oracle ../shared/data/seqgan_oracle.npz \
+        --stages mle --temperatures 1 0.9 0.8 --out /tmp/text_gans  # oracle-mle at 3 temperatures
     python benchmarks/text_gans.py --data oracle --oracle FILE.npz --stages mle --mle-steps 20 \
         --out /tmp/smoke --results /tmp/smoke/rows.jsonl          # a smoke test
 
@@ -59,7 +61,9 @@ def stage_overrides(args, stage: str, mle_run: Path) -> list[str]:
     return sets
 
 
-def run_stage(args, stage: str) -> dict:
+def run_stage(args, stage: str) -> list[dict]:
+    """Train the stage's run (unless its folder holds one) and score it at each of
+    --temperatures: a row each."""
     out = Path(args.out) / f"{args.data}-{stage}"
     mle_run = Path(args.mle_run or Path(args.out) / f"{args.data}-mle")
     sets = stage_overrides(args, stage, mle_run)
@@ -67,15 +71,20 @@ def run_stage(args, stage: str) -> dict:
     if not (out / "checkpoint" / "state.json").is_file():
         _, train_s = ganforge("train", PRESETS[args.data].format(stage), "--out", str(out),
                               *[a for s in sets for a in ("--set", s)])
-    text, eval_s = ganforge("eval", str(out), "--json",
-                            *(["--n", str(args.eval_n)] if args.eval_n else []))
-    result = json.loads(text)
-    row = {"data": args.data, "family": stage, "step": result["protocol"]["step"],
-           "train_s": train_s and round(train_s, 1), "eval_s": round(eval_s, 1), "settings": sets,
-           "metrics": result["metrics"], "held_out": result.get("held_out"),
-           "samples": result["samples"], "protocol": result["protocol"]}
-    print(json.dumps({k: row[k] for k in ("family", "step", "train_s", "eval_s", "metrics")}))
-    return row
+    rows = []
+    for temperature in args.temperatures:
+        text, eval_s = ganforge("eval", str(out), "--json", "--temperature", str(temperature),
+                                *(["--n", str(args.eval_n)] if args.eval_n else []))
+        result = json.loads(text)
+        row = {"data": args.data, "family": stage, "step": result["protocol"]["step"],
+               "temperature": temperature, "train_s": train_s and round(train_s, 1),
+               "eval_s": round(eval_s, 1), "settings": sets, "metrics": result["metrics"],
+               "held_out": result.get("held_out"), "samples": result["samples"],
+               "protocol": result["protocol"]}
+        print(json.dumps({k: row[k] for k in ("family", "step", "temperature", "train_s",
+                                              "eval_s", "metrics")}))
+        rows.append(row)
+    return rows
 
 
 def main() -> None:
@@ -94,14 +103,17 @@ def main() -> None:
     p.add_argument("--set", nargs="*", default=[], help="extra KEY=VALUE for every stage")
     p.add_argument("--eval-n", type=int, help="samples scored (default: 10,000 oracle, 2,000 "
                    "names)")
+    p.add_argument("--temperatures", nargs="+", type=float, default=[1.0],
+                   help="score each run at these sampling temperatures (ganforge eval "
+                   "--temperature): below 1 trades nll_test for nll_oracle")
     p.add_argument("--out", default="/tmp/text_gans", help="folder of the runs")
     p.add_argument("--results", default="benchmarks/results/text_gans.jsonl")
     args = p.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
     for stage in args.stages:
-        row = run_stage(args, stage)
+        rows = run_stage(args, stage)
         with open(args.results, "a") as f:
-            f.write(json.dumps(row) + "\n")
+            f.writelines(json.dumps(row) + "\n" for row in rows)
 
 
 if __name__ == "__main__":

@@ -270,10 +270,13 @@ def test_text_gans(tmp_path):
     run_benchmark("text_gans", "--data", "names", "--stages", "mle", "seqgan", "--mle-steps", 3,
                   "--pretrain-d", 2, "--seqgan-steps", 1, "--eval-n", 40,
                   "--set", "seq.hidden=16", "--out", tmp_path / "runs",
-                  "--results", rows)
-    mle, seqgan = json_lines(rows)
+                  "--temperatures", 1, 0.5, "--results", rows)
+    mle, mle_cold, seqgan, _ = json_lines(rows)
     assert (mle["family"], mle["step"], seqgan["family"], seqgan["step"]) == \
         ("mle", 3, "seqgan", 3)
+    assert (mle["temperature"], mle_cold["temperature"], mle_cold["family"]) == (1, 0.5, "mle")
+    assert mle_cold["protocol"]["temperature"] == 0.5
+    assert mle_cold["metrics"]["nll_test"] != mle["metrics"]["nll_test"]
     assert_finite(seqgan["metrics"], ["nll_test", "bleu2", "self_bleu5", "novelty"])
     assert_share(seqgan["held_out"]["bleu4"])
     assert f"seq.init_from={(tmp_path / 'runs' / 'names-mle').resolve()}" in seqgan["settings"]
