@@ -77,7 +77,8 @@ def score(run_path: Path, preset: str, n: int | None, iwae_k: int, iwae_n: int,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if run.cfg.data.name == "stacked":
-            row.update(evaluate(run, ["stacked_modes", "stacked_kl"], n=n or 26_000)["metrics"])
+            row.update(evaluate(run, ["stacked_modes", "stacked_kl", "stacked_kl_channels"],
+                                n=n or 26_000)["metrics"])
         else:
             row.update(evaluate(run, DIGIT_METRICS, n=n or 5000, features="digits")["metrics"])
             if inception:

@@ -11,7 +11,8 @@ What is measured by default depends on the data:
                                                  runs add class_accuracy
   other images                                   fid, kid, precision, recall (inception)
   translation runs (pix2pix, cyclegan)           l1, psnr, ssim (+ class accuracy on digits)
-  stacked digits (data.name=stacked)             stacked_modes, stacked_kl (26,000 samples)
+  stacked digits (data.name=stacked)             stacked_modes, stacked_kl, stacked_kl_channels
+                                                 (26,000 samples)
 
 `iwae_ll` (runs with a likelihood: train.family=vae) is asked for by name: the IWAE bound with
 k importance samples on the held-out images (ganforge.eval.likelihood).
@@ -55,7 +56,7 @@ def default_plan(run) -> tuple[list[str], str, int]:
     if cfg.data.name == "stacked":
         from ganforge.metrics import STACKED_SAMPLES
 
-        return ["stacked_modes", "stacked_kl"], "digits", STACKED_SAMPLES
+        return ["stacked_modes", "stacked_kl", "stacked_kl_channels"], "digits", STACKED_SAMPLES
     digits = cfg.data.name in DIGIT_SETS and data.shape[0] == 1
     if digits:
         return (["fid", "kid", "is", "confident", "class_kl", "precision", "recall", "density",

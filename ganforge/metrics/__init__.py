@@ -23,7 +23,7 @@ from .evaluation import (
 from .features import FEATURES, class_probabilities, extract_features, get_extractor
 from .fid import feature_statistics, frechet_distance, load_statistics, save_statistics
 from .sources import fid_from_sources, source_statistics
-from .stacked import PROTOCOL_SAMPLES as STACKED_SAMPLES  # registers stacked_modes, stacked_kl
+from .stacked import PROTOCOL_SAMPLES as STACKED_SAMPLES  # registers the stacked_* metrics
 
 __all__ = [
     "DEFAULT_CACHE_DIR",

@@ -80,7 +80,10 @@ def mixture_mode_stats(
 
 
 def stacked_mode_stats(class_predictions: np.ndarray, min_count: int = 1) -> dict[str, float]:
-    """{"modes": captured of 1000, "mode_kl": KL(q || u_1000)} from (N, 3) digit labels."""
+    """{"modes": captured of 1000, "mode_kl": KL(q || u_1000), "channel_kl"} from (N, 3) digit
+    labels. KL(q || u_1000) = sum_c KL(q_c || u_10) + KL(q || q_R q_G q_B): `channel_kl`, the
+    first sum, is what each channel's digit histogram alone costs; the rest is the dependence
+    between the channels (both >= 0)."""
     labels = np.asarray(class_predictions)
     if labels.ndim != 2 or labels.shape[1] != 3:
         raise ValueError(f"class_predictions must be (N, 3) digit labels, got {labels.shape}")
@@ -88,7 +91,9 @@ def stacked_mode_stats(class_predictions: np.ndarray, min_count: int = 1) -> dic
         raise ValueError("class_predictions must be integer digit labels in 0..9")
     mode_ids = labels[:, 0] * 100 + labels[:, 1] * 10 + labels[:, 2]
     counts = np.bincount(mode_ids, minlength=1000)
-    return {"modes": int((counts >= min_count).sum()), "mode_kl": kl_to_uniform(counts)}
+    channel_kl = sum(kl_to_uniform(np.bincount(labels[:, c], minlength=10)) for c in range(3))
+    return {"modes": int((counts >= min_count).sum()), "mode_kl": kl_to_uniform(counts),
+            "channel_kl": float(channel_kl)}
 
 
 def class_recognisability(probs: np.ndarray, threshold: float = 0.9) -> dict[str, float]:

@@ -3,7 +3,10 @@ count them: the bundled digits classifier reads each of a sample's three channel
 (d_R, d_G, d_B) names one of 1,000 modes, and over (by the protocol) 26,000 samples
 
     stacked_modes = the number of modes with at least one sample (of 1,000)
-    stacked_kl    = KL(q || u) = sum_m q_m log(1000 q_m), q the samples' mode histogram.
+    stacked_kl    = KL(q || u) = sum_m q_m log(1000 q_m), q the samples' mode histogram
+    stacked_kl_channels = sum_c KL(q_c || u_10), q_c the digit histogram of channel c: the
+                    part of stacked_kl owed to each channel's digits alone (the rest,
+                    KL(q || q_R q_G q_B), to digits that go together across channels).
 
 Registered in METRICS under those names (`ganforge eval RUN --metrics stacked_modes,stacked_kl`,
 the default for runs on data.name=stacked).
@@ -20,7 +23,8 @@ PROTOCOL_SAMPLES = 26_000
 
 
 def stacked_stats(ev: Evaluation) -> dict[str, float]:
-    """{"modes", "mode_kl"} of the generated samples, computed once per evaluation."""
+    """{"modes", "mode_kl", "channel_kl"} of the generated samples, computed once per
+    evaluation."""
     fake = ev.fake
     if fake.ndim != 4 or fake.shape[1] != 3:
         raise ValueError(f"stacked_modes and stacked_kl read three digits per image, (N, 3, H, "
@@ -44,3 +48,8 @@ def _stacked_modes(ev: Evaluation) -> tuple[dict, dict]:
 @METRICS.register("stacked_kl")
 def _stacked_kl(ev: Evaluation) -> tuple[dict, dict]:
     return {"stacked_kl": stacked_stats(ev)["mode_kl"]}, _protocol(ev)
+
+
+@METRICS.register("stacked_kl_channels")
+def _stacked_kl_channels(ev: Evaluation) -> tuple[dict, dict]:
+    return {"stacked_kl_channels": stacked_stats(ev)["channel_kl"]}, _protocol(ev)

@@ -54,6 +54,7 @@ def test_every_design_metric_is_registered():
         "class_kl",
         "stacked_modes",
         "stacked_kl",
+        "stacked_kl_channels",
     }
     assert set(METRICS) == expected
 

@@ -58,11 +58,31 @@ def test_kl_to_uniform_by_hand():
 
 def test_stacked_modes_all_triples_and_collapse():
     triples = np.array([[i // 100, (i // 10) % 10, i % 10] for i in range(1000)])
-    assert stacked_mode_stats(triples) == {"modes": 1000, "mode_kl": 0.0}
+    assert stacked_mode_stats(triples) == {"modes": 1000, "mode_kl": 0.0, "channel_kl": 0.0}
     collapsed = stacked_mode_stats(np.tile([3, 1, 4], (50, 1)))
     assert collapsed["modes"] == 1 and abs(collapsed["mode_kl"] - math.log(1000)) < 1e-12
     half = stacked_mode_stats(np.array([[0, 0, 1], [0, 0, 1], [9, 9, 9], [9, 9, 9]]))
     assert half["modes"] == 2 and abs(half["mode_kl"] - math.log(500)) < 1e-12
+
+
+def test_stacked_kl_splits_into_the_channels_digits_and_their_dependence():
+    pairs = np.array([[3, i // 10, i % 10] for i in range(100)])  # red always 3, the rest free
+    free = stacked_mode_stats(pairs)
+    assert abs(free["mode_kl"] - math.log(10)) < 1e-12  # 100 equal modes of 1000
+    assert abs(free["channel_kl"] - math.log(10)) < 1e-12  # all of it the red channel's
+    same = stacked_mode_stats(np.array([[d, d, d] for d in range(10)] * 3))
+    assert abs(same["mode_kl"] - math.log(100)) < 1e-12  # 10 modes
+    assert same["channel_kl"] == 0.0  # every channel uniform: all of it dependence
+    # the identity KL(q||u) = sum_c KL(q_c||u_10) + KL(q||q_R q_G q_B) on random labels
+    labels = np.random.default_rng(0).integers(0, 10, (500, 3)) * np.array([1, 1, 0]) + \
+        np.random.default_rng(1).integers(0, 3, (500, 1))
+    labels = labels.clip(0, 9)
+    stats = stacked_mode_stats(labels)
+    q = np.bincount(labels[:, 0] * 100 + labels[:, 1] * 10 + labels[:, 2], minlength=1000) / 500
+    marg = [np.bincount(labels[:, c], minlength=10) / 500 for c in range(3)]
+    product = np.einsum("i,j,k->ijk", *marg).ravel()
+    dependence = float(np.sum(q[q > 0] * np.log(q[q > 0] / product[q > 0])))
+    assert abs(stats["mode_kl"] - (stats["channel_kl"] + dependence)) < 1e-9 and dependence > 0
 
 
 def test_stacked_labels_are_checked():
