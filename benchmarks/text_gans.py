@@ -15,6 +15,9 @@ the same figures of 2,000 held-out names).
     python benchmarks/text_gans.py --data names --stages mle seqgan gumbel --out /tmp/text_gans
     python benchmarks/text_gans.py --data oracle --oracle ../shared/data/seqgan_oracle.npz \
         --stages mle --temperatures 1 0.9 0.8 --out /tmp/text_gans  # oracle-mle at 3 temperatures
+    python benchmarks/text_gans.py --data oracle --oracle ../shared/data/seqgan_oracle.npz \
+        --stages mle --best --out /tmp/early --set train.steps=3120 train.eval_every=156 \
+        train.eval_metrics=nll_test train.eval_samples=2     # MLE stopped early on nll_test
     python benchmarks/text_gans.py --data oracle --oracle FILE.npz --stages mle --mle-steps 20 \
         --out /tmp/smoke --results /tmp/smoke/rows.jsonl          # a smoke test
 
@@ -74,10 +77,12 @@ def run_stage(args, stage: str) -> list[dict]:
     rows = []
     for temperature in args.temperatures:
         text, eval_s = ganforge("eval", str(out), "--json", "--temperature", str(temperature),
-                                *(["--n", str(args.eval_n)] if args.eval_n else []))
+                                *(["--n", str(args.eval_n)] if args.eval_n else []),
+                                *(["--best"] if args.best else []))
         result = json.loads(text)
         row = {"data": args.data, "family": stage, "step": result["protocol"]["step"],
-               "temperature": temperature, "train_s": train_s and round(train_s, 1),
+               "temperature": temperature, "best": args.best,
+               "train_s": train_s and round(train_s, 1),
                "eval_s": round(eval_s, 1), "settings": sets, "metrics": result["metrics"],
                "held_out": result.get("held_out"), "samples": result["samples"],
                "protocol": result["protocol"]}
@@ -106,6 +111,8 @@ def main() -> None:
     p.add_argument("--temperatures", nargs="+", type=float, default=[1.0],
                    help="score each run at these sampling temperatures (ganforge eval "
                    "--temperature): below 1 trades nll_test for nll_oracle")
+    p.add_argument("--best", action="store_true", help="score each run's best checkpoint "
+                   "(train.eval_every tracked; e.g. the MLE run stopped early on nll_test)")
     p.add_argument("--out", default="/tmp/text_gans", help="folder of the runs")
     p.add_argument("--results", default="benchmarks/results/text_gans.jsonl")
     args = p.parse_args()
