@@ -92,13 +92,50 @@ def run_stage(args, stage: str) -> list[dict]:
     return rows
 
 
+#: nll_oracle of published models at length 20 (SeqGAN's log after MLE and after adversarial
+#: training; LeakGAN; RelGAN), drawn as reference lines
+PUBLISHED = {"SeqGAN paper: MLE": 9.07, "SeqGAN paper": 8.68, "LeakGAN": 7.0, "RelGAN": 6.68}
+
+
+def plot_frontier(results: str, out: str) -> None:
+    """Sample quality (nll_oracle) against coverage (nll_test): each run a line through its
+    temperatures, labelled by family and step; lower-left is better on both."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs: dict[str, list] = {}
+    for line in Path(results).read_text().splitlines():
+        row = json.loads(line)
+        m = row["metrics"]
+        if row["data"] == "oracle" and "nll_oracle" in m and "nll_test" in m:
+            label = f"{row['family']}, step {row['step']}" + (" (best)" if row.get("best") else "")
+            runs.setdefault(label, []).append((row.get("temperature", 1.0), m["nll_test"],
+                                               m["nll_oracle"]))
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for label, points in runs.items():
+        points = sorted(set(points))
+        ax.plot([p[1] for p in points], [p[2] for p in points], "o-", label=label)
+        for t, x, y in points:
+            ax.annotate(f"T={t:g}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    for name, value in PUBLISHED.items():
+        ax.axhline(value, color="grey", lw=0.6, ls=":")
+        ax.text(ax.get_xlim()[0], value, f" {name} {value}", fontsize=7, va="bottom", color="grey")
+    ax.set_xlabel("nll_test (nats per token; coverage of held-out data, lower is better)")
+    ax.set_ylabel("nll_oracle (nats per token; sample quality, lower is better)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", choices=sorted(PRESETS), default="oracle")
     p.add_argument("--oracle", default="../shared/data/seqgan_oracle.npz",
                    help="the published oracle's parameters (data.oracle_path)")
-    p.add_argument("--stages", nargs="+", default=["mle", "seqgan", "gumbel"],
-                   choices=["mle", "seqgan", "gumbel"])
+    p.add_argument("--stages", nargs="*", default=["mle", "seqgan", "gumbel"],
+                   choices=["mle", "seqgan", "gumbel"], help="none: only --plot")
     p.add_argument("--mle-steps", type=int, help="default: the preset's (oracle: 156 steps an "
                    "epoch)")
     p.add_argument("--mle-run", help="an existing mle run to start the GANs from")
@@ -113,6 +150,8 @@ def main() -> None:
                    "--temperature): below 1 trades nll_test for nll_oracle")
     p.add_argument("--best", action="store_true", help="score each run's best checkpoint "
                    "(train.eval_every tracked; e.g. the MLE run stopped early on nll_test)")
+    p.add_argument("--plot", help="FILE.png: nll_oracle against nll_test of the --results "
+                   "rows on the oracle, one line per run through its temperatures")
     p.add_argument("--out", default="/tmp/text_gans", help="folder of the runs")
     p.add_argument("--results", default="benchmarks/results/text_gans.jsonl")
     args = p.parse_args()
@@ -121,6 +160,8 @@ def main() -> None:
         rows = run_stage(args, stage)
         with open(args.results, "a") as f:
             f.writelines(json.dumps(row) + "\n" for row in rows)
+    if args.plot:
+        plot_frontier(args.results, args.plot)
 
 
 if __name__ == "__main__":
