@@ -55,7 +55,8 @@ def stage_overrides(args, stage: str, mle_run: Path) -> list[str]:
         sets.append(f"data.oracle_path={Path(args.oracle).resolve()}")
     if stage == "mle":
         return sets + ([f"train.steps={args.mle_steps}"] if args.mle_steps else [])
-    sets += [f"seq.init_from={mle_run.resolve()}", "seq.pretrain_g=0"]
+    sets += [f"seq.init_from={mle_run.resolve()}", "seq.pretrain_g=0",
+             *(["seq.init_best=true"] if args.mle_best else [])]
     if stage == "seqgan":
         sets += [f"seq.pretrain_d={args.pretrain_d}",
                  f"train.steps={args.pretrain_d + args.seqgan_steps}"]
@@ -139,6 +140,8 @@ def main() -> None:
     p.add_argument("--mle-steps", type=int, help="default: the preset's (oracle: 156 steps an "
                    "epoch)")
     p.add_argument("--mle-run", help="an existing mle run to start the GANs from")
+    p.add_argument("--mle-best", action="store_true", help="start the GANs from the mle "
+                   "run's best tracked checkpoint (seq.init_best), not its last")
     p.add_argument("--pretrain-d", type=int, default=500)
     p.add_argument("--seqgan-steps", type=int, default=150, help="adversarial steps")
     p.add_argument("--gumbel-steps", type=int, default=2000, help="adversarial steps")

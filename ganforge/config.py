@@ -163,6 +163,8 @@ class SeqConfig:
     lr_mle: float = 0.01  # seqgan, gumbel: G's learning rate in MLE pre-training (Adam)
     init_from: str = ""  # a finished run (RUN folder) whose G starts this one (e.g. an mle run
     #                      as pre-training; then seq.pretrain_g can be 0)
+    init_best: bool = False  # with init_from: its best tracked checkpoint (the MLE G stopped
+    #                          early on nll_test), not its last
     d_emb: int = 64  # D: embedding size
     d_widths: str = "2,3,4,5"  # D: filter widths of its CNN
     d_filters: int = 64  # D: filters per width

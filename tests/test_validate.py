@@ -50,6 +50,7 @@ def test_every_value_out_of_range_is_refused_with_its_key(key, rule):
     ("toy-ring", {"loss.instance_noise_steps": 100}, "loss.instance_noise_steps=100"),
     ("digits-text2image", {"text2image.interpolate": 0.0, "text2image.interpolate_spread": 0.5},
      "text2image.interpolate_spread=0.5"),  # no GAN-INT, no beta to spread
+    ("oracle-seqgan", {"seq.init_best": True}, "seq.init_best=True"),  # no seq.init_from
 ])
 def test_a_key_the_run_would_ignore_is_refused(preset, overrides, named):
     with pytest.raises(ConfigError, match=f"^{named}: not used by train.family="):

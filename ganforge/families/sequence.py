@@ -17,7 +17,7 @@ import torch
 from ganforge.data.tokens import TOKEN_SETS, token_keys
 from ganforge.families.base import EMA, Family, batch_sizes, ema_copy
 from ganforge.nets.sequence import SequenceCNN, SequenceLSTM, parse_widths
-from ganforge.train.checkpoint import read_checkpoint
+from ganforge.train.checkpoint import read_nets
 
 
 class SequenceFamily(Family):
@@ -34,7 +34,8 @@ class SequenceFamily(Family):
 
     @classmethod
     def reads(cls, cfg) -> set[str]:
-        return {*token_keys(cfg), "seq.emb", "seq.hidden", "seq.grad_clip", "seq.init_from"}
+        return {*token_keys(cfg), "seq.emb", "seq.hidden", "seq.grad_clip", "seq.init_from",
+                *(["seq.init_best"] if cfg.seq.init_from else [])}
 
     def __init__(self, cfg, data, device: torch.device):
         self.start(cfg, device)
@@ -48,13 +49,14 @@ class SequenceFamily(Family):
         self._begun = False
 
     def begin(self, step: int) -> None:
-        """At step 0 of a new run, G (and every copy of it) from seq.init_from's G; a resumed
-        run has its weights from its own checkpoint."""
+        """At step 0 of a new run, G (and every copy of it) from seq.init_from's G (its best
+        tracked checkpoint with seq.init_best); a resumed run has its weights from its own
+        checkpoint."""
         if step != 0 or self._begun or not self.cfg.seq.init_from:
             return
         self._begun = True
         run = Path(self.cfg.seq.init_from).expanduser()
-        _, tensors, _ = read_checkpoint(run / "checkpoint", with_state=False)
+        _, tensors = read_nets(run / "checkpoint", best=self.cfg.seq.init_best)
         weights = {k[2:]: v for k, v in tensors.items() if k.startswith("G/")}
         try:
             self.G.load_state_dict(weights)

@@ -264,17 +264,22 @@ def _load_nets(family, tensors: dict[str, torch.Tensor]) -> None:
     family.load_extra_state(extra)
 
 
+def read_nets(folder: Path, best: bool = False) -> tuple[dict[str, Any], dict]:
+    """(state, net tensors) of the newest checkpoint, or with `best` of the best tracked one
+    (best.json as the state)."""
+    if not best:
+        return read_checkpoint(folder, with_state=False)[:2]
+    state = read_best(folder)
+    if state is None:
+        raise CheckpointError(f"{folder} holds no best checkpoint: the run tracked no "
+                              "metric (train.eval_every=0)")
+    return state, _load_tensors(folder / BEST_NETS)
+
+
 def load_nets(folder: Path, family, best: bool = False) -> dict[str, Any]:
     """Load every net (and the family's extra tensors) into `family`; returns the state (with
     `best`: the nets of the best tracked checkpoint, and best.json as the state)."""
-    if best:
-        state = read_best(folder)
-        if state is None:
-            raise CheckpointError(f"{folder} holds no best checkpoint: the run tracked no "
-                                  "metric (train.eval_every=0)")
-        _load_nets(family, _load_tensors(folder / BEST_NETS))
-        return state
-    state, nets, _ = read_checkpoint(folder, with_state=False)
+    state, nets = read_nets(folder, best)
     _load_nets(family, nets)
     return state
 

@@ -5,10 +5,11 @@ seqgan and gumbel that must lower the oracle NLL, raise the expected reward or r
 from __future__ import annotations
 
 import itertools
+import shutil
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from ganforge.api import load_run
 from ganforge.config import load_config
@@ -135,14 +136,42 @@ def oracle_nll(run: Run) -> float:
     return evaluate_tokens(run, ["nll_oracle"], n=2000)["metrics"]["nll_oracle"]
 
 
-def test_a_short_mle_run_lowers_the_oracle_nll(tmp_path):
-    cfg = load_config("oracle-mle", {**TINY, "train.steps": 150, "optim.lr_g": 0.02,
-                                     "train.checkpoint_every": 150, "train.sample_every": 150})
+MLE_SHORT = {**TINY, "train.steps": 150, "optim.lr_g": 0.02, "train.checkpoint_every": 150,
+             "train.sample_every": 150, "train.eval_every": 50}
+
+
+@pytest.fixture(scope="module")
+def mle_run(tmp_path_factory):
+    """oracle-mle, 150 steps, nll_test tracked every 50 (the best checkpoint kept)."""
+    out = tmp_path_factory.mktemp("mle") / "run"
+    train(load_config("oracle-mle", MLE_SHORT), out)
+    return out
+
+
+def test_a_short_mle_run_lowers_the_oracle_nll(tmp_path, mle_run):
+    cfg = load_config("oracle-mle", MLE_SHORT)
     data, family = build(cfg)
     before = oracle_nll(Run(tmp_path, cfg, data, family, 0))
-    train(cfg, tmp_path / "mle")
-    after = oracle_nll(load_run(tmp_path / "mle"))
+    after = oracle_nll(load_run(mle_run))
     assert after < before - 0.3, (before, after)
+
+
+@pytest.mark.parametrize("best", [False, True])
+def test_a_gan_starts_from_the_mle_run_last_or_best_g(mle_run, tmp_path, best):
+    folder = tmp_path / "mle"
+    shutil.copytree(mle_run, folder)
+    best_file = folder / "checkpoint" / "best-nets.safetensors"
+    tensors = load_file(str(best_file))  # marked, so that best and last cannot agree
+    save_file({k: v + 1 if k.startswith("G/") else v for k, v in tensors.items()}, str(best_file))
+    cfg = load_config("oracle-seqgan", {**TINY, "seq.init_from": str(folder),
+                                        "seq.init_best": best, "seq.pretrain_g": 0})
+    family = build(cfg)[1]
+    family.begin(0)
+    last = load_file(str(folder / "checkpoint" / "nets-0000150.safetensors"))
+    expected = load_file(str(best_file)) if best else last
+    for name, value in family.G.state_dict().items():
+        assert torch.equal(value, expected[f"G/{name}"]), name
+    assert torch.equal(family.G_ema.state_dict()["Wo"], expected["G/Wo"])
 
 
 @pytest.mark.parametrize("preset, extra", [
