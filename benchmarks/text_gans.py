@@ -82,7 +82,7 @@ def run_stage(args, stage: str) -> list[dict]:
                                 *(["--best"] if args.best else []))
         result = json.loads(text)
         row = {"data": args.data, "family": stage, "step": result["protocol"]["step"],
-               "temperature": temperature, "best": args.best,
+               "temperature": temperature, "best": args.best, "label": args.label,
                "train_s": train_s and round(train_s, 1),
                "eval_s": round(eval_s, 1), "settings": sets, "metrics": result["metrics"],
                "held_out": result.get("held_out"), "samples": result["samples"],
@@ -111,7 +111,7 @@ def plot_frontier(results: str, out: str) -> None:
         row = json.loads(line)
         m = row["metrics"]
         if row["data"] == "oracle" and "nll_oracle" in m and "nll_test" in m:
-            label = f"{row['family']}, step {row['step']}" + (" (best)" if row.get("best") else "")
+            label = row.get("label") or f"{row['family']}, step {row['step']}"
             runs.setdefault(label, []).append((row.get("temperature", 1.0), m["nll_test"],
                                                m["nll_oracle"]))
     fig, ax = plt.subplots(figsize=(7, 5))
@@ -125,7 +125,7 @@ def plot_frontier(results: str, out: str) -> None:
         ax.text(ax.get_xlim()[0], value, f" {name} {value}", fontsize=7, va="bottom", color="grey")
     ax.set_xlabel("nll_test (nats per token; coverage of held-out data, lower is better)")
     ax.set_ylabel("nll_oracle (nats per token; sample quality, lower is better)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(out, dpi=120)
 
@@ -153,6 +153,8 @@ def main() -> None:
                    "--temperature): below 1 trades nll_test for nll_oracle")
     p.add_argument("--best", action="store_true", help="score each run's best checkpoint "
                    "(train.eval_every tracked; e.g. the MLE run stopped early on nll_test)")
+    p.add_argument("--label", help="the runs' name in the rows and the --plot legend "
+                   "(default: family and step)")
     p.add_argument("--plot", help="FILE.png: nll_oracle against nll_test of the --results "
                    "rows on the oracle, one line per run through its temperatures")
     p.add_argument("--out", default="/tmp/text_gans", help="folder of the runs")
