@@ -125,7 +125,7 @@ def plot_frontier(results: str, out: str) -> None:
         ax.text(ax.get_xlim()[0], value, f" {name} {value}", fontsize=7, va="bottom", color="grey")
     ax.set_xlabel("nll_test (nats per token; coverage of held-out data, lower is better)")
     ax.set_ylabel("nll_oracle (nats per token; sample quality, lower is better)")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     fig.savefig(out, dpi=120)
 
