@@ -192,7 +192,7 @@ class Text2ImageConfig:
     text_dim: int = 64  # sentence vector size
     cond_dim: int = 32  # conditioning augmentation: size of c ~ N(mu(h), sigma(h)^2)
     kl_weight: float = 0.05  # lambda of KL(N(mu, sigma^2) || N(0, I)) (summed over c) in G's loss
-    interpolate: float = 0.0  # GAN-INT: weight of G's loss on halfway sentence vectors (0 = off)
+    interpolate: float = 0.0  # GAN-INT: weight of G's loss on texts between two captions (0: off)
     interpolate_spread: float = 0.0  # GAN-INT's beta ~ U(0.5 - s, 0.5 + s): 0 = Reed et al.'s 0.5
     pretrain_steps: int = 1000  # contrastive image-text steps of the encoder before the GAN
     temperature: float = 0.1  # tau of that contrastive loss
