@@ -35,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 
+from ganforge.train.checkpoint import atomic_write
+
 PRESETS = {"oracle": "oracle-{}", "names": "names-{}"}
 
 
@@ -127,7 +129,8 @@ def plot_frontier(results: str, out: str) -> None:
     ax.set_ylabel("nll_oracle (nats per token; sample quality, lower is better)")
     ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    path = Path(out)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format=path.suffix[1:] or "png"))
 
 
 def main() -> None:
