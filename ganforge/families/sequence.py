@@ -17,7 +17,7 @@ import torch
 from ganforge.data.tokens import TOKEN_SETS, token_keys
 from ganforge.families.base import EMA, Family, batch_sizes, ema_copy
 from ganforge.nets.sequence import SequenceCNN, SequenceLSTM, parse_widths
-from ganforge.train.checkpoint import read_nets
+from ganforge.train.checkpoint import read_best, read_nets
 
 
 class SequenceFamily(Family):
@@ -31,6 +31,16 @@ class SequenceFamily(Family):
         if cfg.data.name not in TOKEN_SETS:
             raise ValueError(f"train.family={cls.name} trains on token sequences: data.name must "
                              f"be one of {', '.join(TOKEN_SETS)}, got {cfg.data.name!r}")
+        if cfg.seq.init_from:  # before the run folder exists: a refusal leaves nothing behind
+            folder = Path(cfg.seq.init_from).expanduser() / "checkpoint"
+            if not (folder / "state.json").is_file():
+                raise ValueError(f"seq.init_from={cfg.seq.init_from} is not a finished run (no "
+                                 f"checkpoint/state.json): give the folder of an mle run")
+            if cfg.seq.init_best and read_best(folder) is None:
+                raise ValueError(f"seq.init_best=true: {cfg.seq.init_from} kept no best "
+                                 f"checkpoint (train.eval_every=0, or it stopped before its "
+                                 f"first evaluation); leave seq.init_best out to start from "
+                                 f"its last")
 
     @classmethod
     def reads(cls, cfg) -> set[str]:

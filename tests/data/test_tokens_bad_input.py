@@ -62,3 +62,17 @@ def test_a_bad_text_file_is_refused(tmp_path, case):
                                   "(seq.vocab=5)",
             "too long": f"{path} line 2 has 8 tokens, more than seq.length=3"}[case]
     assert want in line, line
+
+
+def test_a_gan_started_from_no_run_or_from_no_best_checkpoint_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()  # a folder that is no run
+    line = refused("oracle-seqgan", "--out", tmp_path / "gan", "--set",
+                   f"seq.init_from={tmp_path / 'empty'}")
+    assert f"seq.init_from={tmp_path / 'empty'} is not a finished run" in line
+    done = tmp_path / "mle" / "checkpoint"  # a run that kept no best checkpoint
+    done.mkdir(parents=True)
+    (done / "state.json").write_text("{}")
+    line = refused("oracle-seqgan", "--out", tmp_path / "gan", "--set",
+                   f"seq.init_from={tmp_path / 'mle'}", "--set", "seq.init_best=true")
+    assert "seq.init_best=true" in line and "kept no best checkpoint" in line
+    assert not (tmp_path / "gan").exists()  # refused before the run folder was made
