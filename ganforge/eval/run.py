@@ -84,14 +84,12 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
     """{"protocol": {...}, "metrics": {...}} for a loaded run (see ganforge.run.load_run);
     `iwae_k`: importance samples of iwae_ll (default 1,000); `temperature`: token runs'
     sampling temperature."""
-    from ganforge.eval.tokens import check_temperature
+    from ganforge.eval.tokens import check_temperature, evaluate_tokens
 
     check_temperature(temperature, run)
     if run.data.kind in ("paired", "unpaired"):
         return evaluate_translation(run, n)
     if run.data.kind == "tokens":
-        from ganforge.eval.tokens import evaluate_tokens
-
         return evaluate_tokens(run, metrics, n, seed, temperature)
     from ganforge.metrics import MetricOptions, evaluate
 
