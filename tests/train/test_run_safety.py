@@ -142,6 +142,12 @@ def test_misused_options_are_refused_in_one_line(args, message, tmp_path):
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
+def metric_rows(run: Path) -> int:
+    """Rows in RUN/metrics.jsonl (0 before the file exists)."""
+    path = run / "metrics.jsonl"
+    return len(path.read_bytes().splitlines()) if path.is_file() else 0
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_ends_where_one_run_ends(tmp_path):
     """Kill the training process 20 times at random moments (mid-step, mid-checkpoint,
@@ -158,7 +164,14 @@ def test_sigkill_at_random_moments_then_resume_ends_where_one_run_ends(tmp_path)
         proc = subprocess.Popen([sys.executable, "-m", "ganforge", "train", *args], env=env,
                                 stderr=subprocess.PIPE, text=True)
         if kills < 20:
-            time.sleep(rng.uniform(1.2, 3.0))  # past the imports, into training
+            # a few steps into training (at most 15 a life, so 20 lives cannot finish the run
+            # however fast the machine), then a random moment within the next step or two
+            target = metric_rows(run) + rng.randint(1, 15)
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and metric_rows(run) < target \
+                    and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.03))
             if proc.poll() is None:
                 proc.kill()
                 kills += 1
