@@ -196,6 +196,7 @@ class Text2ImageConfig:
     interpolate_spread: float = 0.0  # GAN-INT's beta ~ U(0.5 - s, 0.5 + s): 0 = Reed et al.'s 0.5
     pretrain_steps: int = 1000  # contrastive image-text steps of the encoder before the GAN
     temperature: float = 0.1  # tau of that contrastive loss
+    word_dropout: float = 0.0  # share of a caption's words dropped in those steps (DAN's)
     encoder: str = "frozen"  # frozen (after pre-training) or joint (then trained with D)
     encoder_arch: str = "gru"  # gru (bidirectional GRU) or bag (attention-weighted bag of words)
 

@@ -70,6 +70,7 @@ RANGES = {
     "text2image.cond_dim": ">= 1", "text2image.kl_weight": ">= 0", "text2image.interpolate": ">= 0",
     "text2image.interpolate_spread": "[0, 0.5]",
     "text2image.pretrain_steps": ">= 0", "text2image.temperature": "> 0",
+    "text2image.word_dropout": "[0, 1)",
 }
 
 #: key -> the names it accepts (a registry says so itself when asked for an unknown name)

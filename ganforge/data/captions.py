@@ -196,6 +196,18 @@ def captioned_tensors(d) -> tuple[dict, dict, CaptionedDigits]:
     return tensors, held, train
 
 
+def drop_words(tokens: torch.Tensor, rate: float, generator: torch.Generator) -> torch.Tensor:
+    """(N, L) word ids with each word dropped with probability `rate` and the rest moved left,
+    in order, over the padding; a caption that would lose every word keeps them all."""
+    if rate == 0:
+        return tokens
+    words = tokens != 0
+    keep = words & (torch.rand(tokens.shape, generator=generator) >= rate)
+    keep = torch.where(keep.any(1, keepdim=True), keep, words)
+    order = torch.sort((~keep).to(torch.int8), dim=1, stable=True).indices  # kept words first
+    return torch.where(keep, tokens, 0).gather(1, order)
+
+
 def plain_caption(digit: int, thickness: int, slant: int) -> str:
     """The first template with the first synonyms: 'a thin two leaning left'."""
     return TEMPLATES[0].format(t=THICKNESS_WORDS[thickness][0], d=DIGIT_NAMES[digit],

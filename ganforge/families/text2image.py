@@ -4,7 +4,9 @@ On data.name=captioned-digits (ganforge.data.captions). Before the first GAN ste
 encoder (nets/text.py: words -> GRU -> h, or text2image.encoder_arch=bag: an attention-weighted
 bag of words, blind to word order) is pre-trained for text2image.pretrain_steps with the
 symmetric image-text contrastive loss against a small image encoder (pairs of the same digit,
-thickness and slant count as matches); then it is frozen (text2image.encoder=frozen) or trained
+thickness and slant count as matches; with text2image.word_dropout = q each word of a caption is
+dropped with probability q, as in Iyyer et al.'s deep averaging networks, so that the sentence
+vector rests on no single filler word); then it is frozen (text2image.encoder=frozen) or trained
 further by D's loss (joint).
 
 D step (GAN-CLS, Reed et al. 2016):  minimise softplus(-s_r) + (softplus(s_w) + softplus(s_f))/2
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from ganforge.data.captions import NAME, VOCAB, grid_caption, max_length
+from ganforge.data.captions import NAME, VOCAB, drop_words, grid_caption, max_length
 from ganforge.families.base import EMA, Family, batch_sizes, ema_copy, frozen
 from ganforge.nets.text import TEXT_ENCODERS, ImageEncoder, TextMatchingD, TextToImageG
 from ganforge.objectives.matching import (
@@ -58,7 +60,7 @@ class TextToImageFamily(Family):
     def reads(cls, cfg) -> set[str]:
         return {*MODEL_KEYS, *(f"text2image.{k}" for k in (
             "emb", "hidden", "text_dim", "cond_dim", "kl_weight", "interpolate",
-            "pretrain_steps", "temperature", "encoder", "encoder_arch"))} | (
+            "pretrain_steps", "temperature", "word_dropout", "encoder", "encoder_arch"))} | (
             {"text2image.interpolate_spread"} if cfg.text2image.interpolate > 0 else set())
 
     def __init__(self, cfg, data, device: torch.device):
@@ -100,9 +102,9 @@ class TextToImageFamily(Family):
             idx = torch.randint(len(cap.images), (PRETRAIN_BATCH,), generator=g)
             which = torch.randint(cap.tokens.shape[1], (PRETRAIN_BATCH,), generator=g)
             same = (key[idx][:, None] == key[idx][None, :]).to(self.device)
+            tokens = drop_words(cap.tokens[idx, which], t.word_dropout, g)
             loss = contrastive_loss(images(cap.images[idx].to(self.device)),
-                                    self.text(cap.tokens[idx, which].to(self.device)),
-                                    t.temperature, same)
+                                    self.text(tokens.to(self.device)), t.temperature, same)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

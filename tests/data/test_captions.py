@@ -98,3 +98,22 @@ def test_unknown_words_and_empty_text_are_refused_with_the_nearest_words():
     with pytest.raises(ValueError, match="has no words"):
         c.VOCAB.encode("  ,, ")
     assert c.VOCAB.decode(c.VOCAB.encode("A thin 2, leaning LEFT", 8)) == "a thin 2 leaning left"
+
+
+def test_word_dropout_keeps_the_order_of_the_words_it_keeps_and_never_empties_a_caption():
+    tokens = torch.tensor([[5, 6, 7, 8, 0, 0], [9, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6]])
+    assert c.drop_words(tokens, 0.0, torch.Generator()) is tokens
+    rate, kept = 0.3, []
+    g = torch.Generator().manual_seed(0)
+    for _ in range(2000):
+        out = c.drop_words(tokens, rate, g)
+        assert out.shape == tokens.shape
+        for row, before in zip(out, tokens):
+            words = row[row != 0].tolist()
+            assert words and (row[len(words):] == 0).all()  # packed left over the padding
+            original = before[before != 0].tolist()
+            it = iter(original)
+            assert all(w in it for w in words)  # a subsequence: order kept
+        kept.append((out[2] != 0).sum().item())
+    # the full row keeps Binomial(6, 0.7) words (all 6 when all would go: p = 0.3^6, negligible)
+    assert abs(np.mean(kept) - 6 * (1 - rate)) < 0.1

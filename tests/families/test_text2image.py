@@ -73,6 +73,26 @@ def test_gan_int_texts_lie_on_the_segment_between_two_captions(spread, low, high
         assert abs(share - 0.25) < 0.03 and abs(float(beta.mean()) - 0.5) < 0.02
 
 
+def test_pretraining_reads_captions_with_words_dropped_at_the_configured_rate(monkeypatch):
+    from ganforge.families import text2image
+
+    seen = []
+
+    def spy(tokens, rate, generator):
+        out = text2image_drop_words(tokens, rate, generator)
+        seen.append((rate, int((tokens != 0).sum()), int((out != 0).sum())))
+        return out
+
+    text2image_drop_words = text2image.drop_words
+    monkeypatch.setattr(text2image, "drop_words", spy)
+    family = build(load_config("digits-text2image", {
+        **SMALL, "text2image.pretrain_steps": 20, "text2image.word_dropout": 0.2}))[1]
+    family.pretrain_text()
+    assert len(seen) == 20 and all(rate == 0.2 for rate, _, _ in seen)
+    before, after = sum(b for _, b, _ in seen), sum(a for _, _, a in seen)
+    assert abs(after / before - 0.8) < 0.02  # 20 x 128 captions of ~7 words: ~0.007 sd
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     from ganforge.train.loop import train
