@@ -141,6 +141,67 @@ def interpolation(family, draws: int = 100, steps: int = 5) -> dict:
             "monotonic_share_skeleton": rising_skeleton / draws}
 
 
+FIGURE_CAPTIONS = (  # (caption, what no training caption has)
+    ("a thin two leaning left", ""),
+    ("a bold 7, slanted to the right", ""),
+    ("the number three in a heavy hand, upright", ""),
+    ("leaning right, a light 8", "wording held out"),
+    ("a big 5 in a fine hand, tilted left", "wording held out"),
+)
+
+
+def figure(family, path: Path, per_row: int = 8) -> None:
+    """Rows of samples for FIGURE_CAPTIONS and a held-out combination, then thin -> thick
+    walks of the sentence vector (five steps, three noise draws), each image's 2 M / P below."""
+    from ganforge.viz import _figure
+
+    held = held_out_combinations()
+    captions = [*FIGURE_CAPTIONS, (plain_caption(4, *held[4]), "combination held out")]
+    z = torch.randn(per_row, family.z_dim, generator=torch.Generator().manual_seed(2))
+    rows = [generate_for(family, VOCAB.encode(text), z) for text, _ in captions]
+    texts = [f"{text} ({note})" if note else text for text, note in captions]
+    walks = []
+    t = torch.linspace(0, 1, 5)
+    for d, seed in ((2, 3), (7, 4), (0, 5)):
+        with torch.no_grad():
+            ends = family.text(torch.stack([VOCAB.encode(plain_caption(d, k, 1)) for k in (0, 2)]))
+        zw = torch.randn(1, family.z_dim, generator=torch.Generator().manual_seed(seed))
+        walks.append(family.generate(zw.expand(5, -1), torch.lerp(ends[0], ends[1], t[:, None])))
+    plt = _figure()
+    fig = plt.figure(figsize=(per_row * 0.8 + 3.2, (len(rows) + 3) * 0.85), dpi=100)
+    grid = fig.add_gridspec(len(rows) + 3, per_row + 4, left=0.01, right=0.99, top=0.97,
+                            bottom=0.01, wspace=0.08, hspace=0.35)
+    for r, (text, images) in enumerate(zip(texts, rows)):
+        label = fig.add_subplot(grid[r, :4])
+        label.text(1, 0.5, text, ha="right", va="center", fontsize=8)
+        label.axis("off")
+        for c in range(per_row):
+            ax = fig.add_subplot(grid[r, 4 + c])
+            ax.imshow(images[c, 0], cmap="gray", vmin=-1, vmax=1)
+            ax.axis("off")
+    for r, images in enumerate(walks):
+        row = len(rows) + r
+        label = fig.add_subplot(grid[row, :4])
+        label.text(1, 0.5, f"thin -> thick walk, {DIGIT_NAMES_FIGURE[r]}", ha="right",
+                   va="center", fontsize=8)
+        label.axis("off")
+        for c, value in enumerate(measure(images)["thickness"]):
+            ax = fig.add_subplot(grid[row, 4 + c])
+            ax.imshow(images[c, 0], cmap="gray", vmin=-1, vmax=1)
+            ax.set_title(f"{value:.2f} px", fontsize=7, pad=2)
+            ax.axis("off")
+    fig.savefig(path, format="png")
+    plt.close(fig)
+
+
+DIGIT_NAMES_FIGURE = ("a two, upright", "a seven, upright", "a zero, upright")
+
+
+def generate_for(family, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return family.generate(z, family.text(tokens[None]).expand(len(z), -1))
+
+
 def fid(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(fid_from_features(extract_features("digits", a), extract_features("digits", b)))
 
@@ -186,8 +247,13 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--tag", default="")
+    p.add_argument("--figure", metavar="FILE.png",
+                   help="only draw samples for a few captions and thin -> thick walks of --run")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    if args.figure:
+        figure(load_run(args.run).family, Path(args.figure))
+        return
     name = "text2image" + (f"-{args.tag}" if args.tag else "") + ".json"
     result: dict = {}
     if args.run and (RESULTS / name).exists():  # scoring again keeps the run's training times

@@ -197,6 +197,7 @@ class Text2ImageConfig:
     pretrain_steps: int = 1000  # contrastive image-text steps of the encoder before the GAN
     temperature: float = 0.1  # tau of that contrastive loss
     word_dropout: float = 0.0  # share of a caption's words dropped in those steps (DAN's)
+    mode_seeking: float = 0.0  # MSGAN's lambda: G keeps images of two noises apart (0: off)
     encoder: str = "frozen"  # frozen (after pre-training) or joint (then trained with D)
     encoder_arch: str = "gru"  # gru (bidirectional GRU) or bag (attention-weighted bag of words)
 

@@ -71,6 +71,7 @@ RANGES = {
     "text2image.interpolate_spread": "[0, 0.5]",
     "text2image.pretrain_steps": ">= 0", "text2image.temperature": "> 0",
     "text2image.word_dropout": "[0, 1)",
+    "text2image.mode_seeking": ">= 0",
 }
 
 #: key -> the names it accepts (a registry says so itself when asked for an unknown name)

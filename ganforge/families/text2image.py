@@ -13,7 +13,9 @@ D step (GAN-CLS, Reed et al. 2016):  minimise softplus(-s_r) + (softplus(s_w) + 
     s_r = D(x, h), s_w = D(x, h_hat) with h_hat the text of another image of the batch,
     s_f = D(G(z, c), h);
 G step:  minimise softplus(-s_f) + lambda_KL KL(N(mu(h), sigma(h)^2) || N(0, I))
-    with c = mu(h) + sigma(h) * eps (conditioning augmentation, StackGAN), plus with GAN-INT
+    with c = mu(h) + sigma(h) * eps (conditioning augmentation, StackGAN), plus with
+    text2image.mode_seeking = lambda_ms > 0 MSGAN's lambda_ms / (mean |G(z, c) - G(z', c)| /
+    mean |z - z'| + 1e-5) (another noise z', the same c: G must not ignore z), plus with GAN-INT
     (text2image.interpolate = w > 0) w softplus(-D(G(z', c'), h')) on h' = (1 - beta) h +
     beta h_hat, texts between those of the data: Reed et al.'s beta = 0.5, or with
     text2image.interpolate_spread = s > 0 beta ~ U(0.5 - s, 0.5 + s) per row (s = 0.5: the
@@ -33,6 +35,7 @@ from ganforge.objectives.matching import (
     contrastive_loss,
     matching_d_loss,
     matching_g_loss,
+    mode_seeking_loss,
 )
 from ganforge.train.distributed import unwrap
 
@@ -60,7 +63,8 @@ class TextToImageFamily(Family):
     def reads(cls, cfg) -> set[str]:
         return {*MODEL_KEYS, *(f"text2image.{k}" for k in (
             "emb", "hidden", "text_dim", "cond_dim", "kl_weight", "interpolate",
-            "pretrain_steps", "temperature", "word_dropout", "encoder", "encoder_arch"))} | (
+            "pretrain_steps", "temperature", "word_dropout", "mode_seeking", "encoder",
+            "encoder_arch"))} | (
             {"text2image.interpolate_spread"} if cfg.text2image.interpolate > 0 else set())
 
     def __init__(self, cfg, data, device: torch.device):
@@ -168,11 +172,18 @@ class TextToImageFamily(Family):
         h = self.embed(self._captions(batch)).detach()
         d = unwrap(self.D)
         with frozen(self.d_params):
-            fake, mu, logvar = self.G(self.noise(n), h, self.global_randn(n, self.t.cond_dim))
+            z = self.noise(n)
+            eps = self.global_randn(n, self.t.cond_dim)
+            fake, mu, logvar = self.G(z, h, eps)
             adv = matching_g_loss(d(fake, h))
             kl = ca_kl(mu, logvar)
             loss = adv + self.t.kl_weight * kl
             logs = {"loss_g": adv.detach(), "kl": kl.detach()}
+            if self.t.mode_seeking > 0:  # MSGAN: another z, the same caption and c
+                z_b = self.noise(n)
+                ms = mode_seeking_loss(fake, self.G(z_b, h, eps)[0], z, z_b)
+                loss = loss + self.t.mode_seeking * ms
+                logs["loss_ms"] = ms.detach()
             if self.t.interpolate > 0:  # GAN-INT: texts between two captions
                 h_mid = self._between(h, self._mismatch(h))
                 fake_mid, _, _ = self.G(self.noise(n), h_mid,

@@ -17,6 +17,13 @@ Conditioning augmentation (StackGAN, Zhang et al. 2017): c ~ N(mu(h), diag sigma
 
 averaged over the batch, added to G's loss.
 
+Mode seeking (MSGAN, Mao et al. 2019): a conditional G tends to ignore z and draw one image per
+condition; for two noises z_a, z_b under the same condition c, G also minimises
+
+    L_ms = 1 / (d_I / d_z + 1e-5),  d_I = mean |G(z_a, c) - G(z_b, c)|,  d_z = mean |z_a - z_b|,
+
+the means over every element of the batch (as in the paper's code).
+
 Image-text matching for the text encoder (a symmetric contrastive loss as in CLIP / DS-SJE):
 with unit vectors u_i (images) and v_j (sentences), logits l_ij = u_i . v_j / tau and target
 rows t_ij (1 / #positives of row i on its positives, 0 elsewhere: the identity when only the
@@ -46,6 +53,13 @@ def matching_g_loss(fake_right: torch.Tensor) -> torch.Tensor:
 def ca_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Mean over rows of KL(N(mu, exp(logvar)) || N(0, I)) for (N, c) mu and log sigma^2."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
+
+
+def mode_seeking_loss(fake_a: torch.Tensor, fake_b: torch.Tensor, z_a: torch.Tensor,
+                      z_b: torch.Tensor) -> torch.Tensor:
+    """MSGAN's 1 / (mean |G(z_a, c) - G(z_b, c)| / mean |z_a - z_b| + 1e-5)."""
+    ratio = (fake_a - fake_b).abs().mean() / (z_a - z_b).abs().mean()
+    return 1 / (ratio + 1e-5)
 
 
 def contrastive_loss(images: torch.Tensor, texts: torch.Tensor, temperature: float,

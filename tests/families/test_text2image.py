@@ -93,6 +93,22 @@ def test_pretraining_reads_captions_with_words_dropped_at_the_configured_rate(mo
     assert abs(after / before - 0.8) < 0.02  # 20 x 128 captions of ~7 words: ~0.007 sd
 
 
+def test_mode_seeking_draws_a_second_image_of_the_same_caption_and_condition_noise():
+    data, family = build(load_config("digits-text2image", {
+        **SMALL, "text2image.pretrain_steps": 0, "text2image.interpolate": 0.0,
+        "text2image.interpolate_spread": 0.0, "text2image.mode_seeking": 1.0}))
+    calls = []
+    family.G.register_forward_hook(lambda module, inputs, output: calls.append(
+        (inputs, output[0].detach())))
+    logs = family.g_step(data.stream.next(), 0)
+    assert len(calls) == 2
+    (z_a, h_a, eps_a), fake_a = calls[0]
+    (z_b, h_b, eps_b), fake_b = calls[1]
+    assert torch.equal(h_a, h_b) and torch.equal(eps_a, eps_b) and not torch.equal(z_a, z_b)
+    expected = 1 / ((fake_a - fake_b).abs().mean() / (z_a - z_b).abs().mean() + 1e-5)
+    assert abs(float(logs["loss_ms"]) - float(expected)) < 1e-4 * float(expected)
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     from ganforge.train.loop import train

@@ -6,7 +6,13 @@ import math
 
 import torch
 
-from ganforge.objectives.matching import ca_kl, contrastive_loss, matching_d_loss, matching_g_loss
+from ganforge.objectives.matching import (
+    ca_kl,
+    contrastive_loss,
+    matching_d_loss,
+    matching_g_loss,
+    mode_seeking_loss,
+)
 
 
 def sp(v: float) -> float:
@@ -41,3 +47,18 @@ def test_contrastive_loss_by_hand():
     assert abs(float(contrastive_loss(u, u, 1.0, both)) - (sp(-1) + sp(1)) / 2) < 1e-6
     # temperature 0.5 doubles the logits
     assert abs(float(contrastive_loss(u, u, 0.5)) - sp(-2)) < 1e-6
+
+
+def test_mode_seeking_loss_by_hand():
+    # images 0.5 apart in every pixel from noises 2 apart in every coordinate: ratio 1/4
+    fake_a, fake_b = torch.zeros(2, 1, 2, 2), torch.full((2, 1, 2, 2), 0.5, requires_grad=True)
+    z_a, z_b = torch.zeros(2, 4), torch.full((2, 4), 2.0)
+    loss = mode_seeking_loss(fake_a, fake_b, z_a, z_b)
+    assert abs(float(loss) - 1 / (0.25 + 1e-5)) < 1e-3
+    # half the pixels 1.5 apart instead: d_I = (0.5 + 1.5) / 2 = 1, ratio 1/2
+    far = fake_b.detach().clone()
+    far[:, :, 0] = 1.5
+    assert abs(float(mode_seeking_loss(fake_a, far, z_a, z_b)) - 1 / (0.5 + 1e-5)) < 1e-3
+    # its gradient pushes the two images apart: -dL/dfake_b points along fake_b - fake_a
+    loss.backward()
+    assert (fake_b.grad < 0).all()
