@@ -5,6 +5,7 @@
     python benchmarks/text2image.py --train DIR --set text2image.encoder=joint --tag joint
     python benchmarks/text2image.py --train DIR --set seed=1 --tag seed1          # another seed
     python benchmarks/text2image.py --train DIR --set text2image.encoder_arch=gru --tag gru
+    python benchmarks/text2image.py --run RUN --cond-noise 1 --tag noise1  # c ~ N(mu, sigma^2)
 
 Agreement with the words, on the captions of the 1,000 test digits (seed 0, one image a
 caption, EMA G with c = mu(h)):
@@ -84,11 +85,15 @@ def caption_sets(test, seed: int = 0) -> dict[str, tuple[torch.Tensor, torch.Ten
             "held-out combinations": (encode_all(texts), combos)}
 
 
-def generate(family, tokens: torch.Tensor, seed: int) -> torch.Tensor:
-    z = torch.randn(len(tokens), family.z_dim, generator=torch.Generator().manual_seed(seed))
+def generate(family, tokens: torch.Tensor, seed: int, cond_noise: float = 0.0) -> torch.Tensor:
+    """One image per caption: z from `seed`, and with cond_noise = s > 0 the conditioning
+    c = mu(h) + s sigma(h) eps (eps from the same stream) instead of c = mu(h)."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(len(tokens), family.z_dim, generator=g)
+    eps = cond_noise * torch.randn(len(tokens), family.t.cond_dim, generator=g)
     with torch.no_grad():
-        return torch.cat([family.generate(zb, family.text(tb))
-                          for zb, tb in zip(z.split(500), tokens.split(500))])
+        return torch.cat([family.generate(zb, family.text(tb), eb if cond_noise else None)
+                          for zb, tb, eb in zip(z.split(500), tokens.split(500), eps.split(500))])
 
 
 def d_scores(family, test) -> dict:
@@ -120,8 +125,10 @@ def rises(values: np.ndarray) -> bool:
     return bool((np.diff(values) >= 0).all() and values[-1] > values[0])
 
 
-def interpolation(family, draws: int = 100, steps: int = 5) -> dict:
+def interpolation(family, draws: int = 100, steps: int = 5, cond_noise: float = 0.0) -> dict:
     z = torch.randn(draws, family.z_dim, generator=torch.Generator().manual_seed(1))
+    eps = cond_noise * torch.randn(draws, family.t.cond_dim,
+                                   generator=torch.Generator().manual_seed(2))
     t = torch.linspace(0, 1, steps)
     rising = rising_skeleton = 0
     curves = []
@@ -131,7 +138,8 @@ def interpolation(family, draws: int = 100, steps: int = 5) -> dict:
             ends = family.text(torch.stack([VOCAB.encode(plain_caption(d, k, 1), 11)
                                             for k in (0, 2)]))
         h = (1 - t)[:, None] * ends[0] + t[:, None] * ends[1]
-        images = family.generate(z[i].expand(steps, -1), h)
+        images = family.generate(z[i].expand(steps, -1), h,
+                                 eps[i].expand(steps, -1) if cond_noise else None)
         values = measure(images)["thickness"]
         curves.append(values.tolist())
         rising += rises(values)
@@ -206,7 +214,7 @@ def fid(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(fid_from_features(extract_features("digits", a), extract_features("digits", b)))
 
 
-def score(run_dir: Path) -> dict:
+def score(run_dir: Path, cond_noise: float = 0.0) -> dict:
     run = load_run(run_dir)
     family, classifier = run.family, load_digits_classifier()
     test = load_captioned_digits("test")
@@ -216,9 +224,9 @@ def score(run_dir: Path) -> dict:
     has_held = torch.tensor([held[int(y)] == (int(b[0]), int(b[1]))
                              for y, b in zip(test.labels, test.bins)])
     for name, (tokens, targets) in caption_sets(test).items():
-        images = generate(family, tokens, seed=0)
-        ignoring = generate(family, tokens[torch.randperm(len(tokens),
-                                                          generator=torch.Generator().manual_seed(5))], 0)
+        images = generate(family, tokens, 0, cond_noise)
+        shuffled = torch.randperm(len(tokens), generator=torch.Generator().manual_seed(5))
+        ignoring = generate(family, tokens[shuffled], 0, cond_noise)
         if name == "held-out combinations":
             real = agreement(test.images[has_held], torch.stack(
                 [test.labels, test.bins[:, 0], test.bins[:, 1]], 1)[has_held], classifier, cuts)
@@ -234,9 +242,10 @@ def score(run_dir: Path) -> dict:
     from ganforge.data.images import load_image_set
 
     all_real = load_image_set("mnist5k", "all", 28, 1).images
-    out["fid_5000_vs_all"] = fid(generate(family, every, seed=0), all_real)
+    out["fid_5000_vs_all"] = fid(generate(family, every, 0, cond_noise), all_real)
     out["d_scores"] = d_scores(family, test)
-    out["interpolation"] = interpolation(family)
+    out["interpolation"] = interpolation(family, cond_noise=cond_noise)
+    out["cond_noise"] = cond_noise
     return out
 
 
@@ -247,6 +256,9 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--tag", default="")
+    p.add_argument("--cond-noise", type=float, default=0.0, metavar="S",
+                   help="sample c = mu(h) + S sigma(h) eps (StackGAN's sampling at S = 1) instead "
+                        "of c = mu(h)")
     p.add_argument("--figure", metavar="FILE.png",
                    help="only draw samples for a few captions and thin -> thick walks of --run")
     args = p.parse_args()
@@ -269,7 +281,7 @@ def main() -> None:
         result["train_cpu_s"] = time.process_time() - cpu
         result["overrides"] = args.set
     run_dir = Path(args.train or args.run)
-    result.update(score(run_dir))
+    result.update(score(run_dir, args.cond_noise))
     result["threads"] = args.threads
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / name).write_text(json.dumps(result, indent=1))

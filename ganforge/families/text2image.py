@@ -233,9 +233,12 @@ class TextToImageFamily(Family):
         return {"z": z, "tokens": tokens.expand(n, -1)}
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """EMA G's images for noise z and sentence vectors h, with c = mu(h)."""
-        return self.G_ema(z.to(self.device), h.to(self.device))[0].float().cpu()
+    def generate(self, z: torch.Tensor, h: torch.Tensor,
+                 eps: torch.Tensor | None = None) -> torch.Tensor:
+        """EMA G's images for noise z and sentence vectors h, with c = mu(h), or with
+        c = mu(h) + sigma(h) eps when eps is given (StackGAN's sampling)."""
+        eps = None if eps is None else eps.to(self.device)
+        return self.G_ema(z.to(self.device), h.to(self.device), eps)[0].float().cpu()
 
     @torch.no_grad()
     def snapshot(self, inputs):
