@@ -27,7 +27,7 @@ scored higher with their own); thin -> thick interpolation: for 100 noise draws 
 10, upright), the thickness of G(z, (1 - t) h(thin) + t h(thick)) at t = 0, 1/4, ..., 1 never
 decreases and ends higher: the share of draws where it does (and, as a second opinion, the
 share by ink area over skeleton length, the estimator the captions used before).
-Results go to benchmarks/results/text2image[-TAG].json.
+Results go to benchmarks/results/text2image[-TAG].json (--results DIR: DIR/text2image[-TAG].json).
 """
 
 from __future__ import annotations
@@ -112,8 +112,8 @@ def d_scores(family, test) -> dict:
 
 
 def skeleton_thickness(images: torch.Tensor) -> np.ndarray:
-    """Ink area over the length of its Zhang-Suen skeleton (ink: x > 0): the thickness that
-    captioned the digits before 2 M / P, read here as a second opinion on the same images."""
+    """Ink area over the length of its Zhang-Suen skeleton (ink: x > 0): a second reading of
+    thickness beside 2 M / P, one that moves in steps of ~0.1 px."""
     from skimage.morphology import skeletonize
 
     ink = images[:, 0].numpy() > 0
@@ -156,11 +156,12 @@ FIGURE_CAPTIONS = (  # (caption, what no training caption has)
     ("leaning right, a light 8", "wording held out"),
     ("a big 5 in a fine hand, tilted left", "wording held out"),
 )
+FIGURE_WALKS = ((2, 3, "a two, upright"), (7, 4, "a seven, upright"), (0, 5, "a zero, upright"))
 
 
 def figure(family, path: Path, per_row: int = 8) -> None:
     """Rows of samples for FIGURE_CAPTIONS and a held-out combination, then thin -> thick
-    walks of the sentence vector (five steps, three noise draws), each image's 2 M / P below."""
+    walks of the sentence vector (FIGURE_WALKS: digit, noise seed), each image's 2 M / P above."""
     from ganforge.viz import _figure
 
     held = held_out_combinations()
@@ -170,7 +171,7 @@ def figure(family, path: Path, per_row: int = 8) -> None:
     texts = [f"{text} ({note})" if note else text for text, note in captions]
     walks = []
     t = torch.linspace(0, 1, 5)
-    for d, seed in ((2, 3), (7, 4), (0, 5)):
+    for d, seed, _ in FIGURE_WALKS:
         with torch.no_grad():
             ends = family.text(torch.stack([VOCAB.encode(plain_caption(d, k, 1)) for k in (0, 2)]))
         zw = torch.randn(1, family.z_dim, generator=torch.Generator().manual_seed(seed))
@@ -190,7 +191,7 @@ def figure(family, path: Path, per_row: int = 8) -> None:
     for r, images in enumerate(walks):
         row = len(rows) + r
         label = fig.add_subplot(grid[row, :4])
-        label.text(1, 0.5, f"thin -> thick walk, {DIGIT_NAMES_FIGURE[r]}", ha="right",
+        label.text(1, 0.5, f"thin -> thick walk, {FIGURE_WALKS[r][2]}", ha="right",
                    va="center", fontsize=8)
         label.axis("off")
         for c, value in enumerate(measure(images)["thickness"]):
@@ -200,9 +201,6 @@ def figure(family, path: Path, per_row: int = 8) -> None:
             ax.axis("off")
     fig.savefig(path, format="png")
     plt.close(fig)
-
-
-DIGIT_NAMES_FIGURE = ("a two, upright", "a seven, upright", "a zero, upright")
 
 
 def generate_for(family, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -256,6 +254,7 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--tag", default="")
+    p.add_argument("--results", type=Path, default=RESULTS, help="folder of the result files")
     p.add_argument("--cond-noise", type=float, default=0.0, metavar="S",
                    help="sample c = mu(h) + S sigma(h) eps (StackGAN's sampling at S = 1) instead "
                         "of c = mu(h)")
@@ -268,8 +267,9 @@ def main() -> None:
         return
     name = "text2image" + (f"-{args.tag}" if args.tag else "") + ".json"
     result: dict = {}
-    if args.run and (RESULTS / name).exists():  # scoring again keeps the run's training times
-        before = json.loads((RESULTS / name).read_text())
+    path = args.results / name
+    if args.run and path.exists():  # scoring again keeps the run's training times
+        before = json.loads(path.read_text())
         if before.get("run") == args.run:
             result = {k: before[k] for k in ("train_wall_s", "train_cpu_s", "overrides")
                       if k in before}
@@ -283,8 +283,8 @@ def main() -> None:
     run_dir = Path(args.train or args.run)
     result.update(score(run_dir, args.cond_noise))
     result["threads"] = args.threads
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / name).write_text(json.dumps(result, indent=1))
+    args.results.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
 
 

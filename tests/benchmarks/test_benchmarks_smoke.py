@@ -287,3 +287,29 @@ def test_text_gans(tmp_path):
     assert_finite(seqgan["metrics"], ["nll_test", "bleu2", "self_bleu5", "novelty"])
     assert_share(seqgan["held_out"]["bleu4"])
     assert f"seq.init_from={(tmp_path / 'runs' / 'names-mle').resolve()}" in seqgan["settings"]
+
+
+def test_text2image(tmp_path):
+    run = tmp_path / "run"
+    tiny = ["model.g_width=8", "model.d_width=8", "model.z_dim=8", "train.steps=2",
+            "text2image.pretrain_steps=2", "train.sample_every=2", "train.checkpoint_every=2"]
+    run_benchmark("text2image", "--train", run, *(a for s in tiny for a in ("--set", s)),
+                  "--tag", "tiny", "--results", tmp_path)
+    first = json.loads((tmp_path / "text2image-tiny.json").read_text())
+    assert first["step"] == 2 and first["overrides"] == tiny
+    for captions in ("seen", "held-out wordings", "held-out combinations"):
+        for who in ("G", "real (ceiling)", "G ignoring the text (chance)"):
+            for attribute in ("digit", "thickness", "slant", "all"):
+                assert_share(first["agreement"][captions][who][attribute])
+    assert first["agreement"]["seen"]["real (ceiling)"]["thickness"] == 1.0
+    assert_finite(first, ["fid_5000_vs_all", "fid_1000_vs_test", "train_cpu_s"])
+    assert_share(first["interpolation"]["monotonic_share"])
+    # scoring again with the conditioning noise keeps the training times of the first scoring
+    run_benchmark("text2image", "--run", run, "--tag", "tiny", "--results", tmp_path,
+                  "--cond-noise", 1)
+    again = json.loads((tmp_path / "text2image-tiny.json").read_text())
+    assert again["train_cpu_s"] == first["train_cpu_s"] and again["cond_noise"] == 1
+    assert again["fid_5000_vs_all"] != first["fid_5000_vs_all"]
+    picture = tmp_path / "samples.png"
+    run_benchmark("text2image", "--run", run, "--figure", picture)
+    assert picture.stat().st_size > 0

@@ -18,15 +18,30 @@ SMALL = {"data.batch_size": 32, "model.g_width": 16, "model.d_width": 16, "model
          "train.progress": False}
 
 
-def test_a_short_run_matches_images_and_words():
+def short_run(mode_seeking: float):
+    """(config, data, family) after 200 steps (about 20 s of one core) of small nets."""
     torch.manual_seed(0)
     torch.set_num_threads(1)
     cfg = load_config("digits-text2image", {**SMALL, "text2image.pretrain_steps": 100,
+                                            "text2image.mode_seeking": mode_seeking,
                                             "optim.lr_g": 1e-3, "optim.lr_d": 1e-3})
     data, family = build(cfg)
-    for step in range(200):  # about 20 s of one core
+    for step in range(200):
         family.d_step(data.stream.next(), step)
         family.g_step(data.stream.next(), step)
+    family.G_ema.load_state_dict(family.G.state_dict())  # the EMA lags a run this short
+    family.G_ema.eval()
+    return cfg, data, family
+
+
+@pytest.fixture(scope="module")
+def plain_run():
+    # without mode seeking: it trades some agreement for variety, which 200 steps cannot afford
+    return short_run(mode_seeking=0.0)
+
+
+def test_a_short_run_matches_images_and_words(plain_run):
+    cfg, data, family = plain_run
     test = data.test
     # D: real test digits score higher with their own caption than with one of another digit
     other = torch.roll(torch.arange(len(test["y"])), 1)
@@ -38,13 +53,27 @@ def test_a_short_run_matches_images_and_words():
         right, wrong = d.score(phi, h), d.score(phi, h[other])
     assert float((right > wrong)[differ].float().mean()) > 0.8
     # G: the classifier reads the caption's digit far above chance (10 %)
-    family.G_ema.load_state_dict(family.G.state_dict())  # the EMA lags a run this short
-    family.G_ema.eval()
     tokens = torch.stack([VOCAB.encode(plain_caption(i % 10, 1, 1), 11) for i in range(200)])
     images = family.generate(torch.randn(200, cfg.model.z_dim), family.text(tokens))
     with torch.no_grad():
         digits = load_digits_classifier()(images).argmax(1)
     assert float((digits == torch.arange(200) % 10).float().mean()) > 0.3
+
+
+def spread_over_noise(family, z_dim: int) -> float:
+    """Mean |G(z, h) - G(z', h)| over 10 captions x 20 pairs of noises."""
+    tokens = torch.stack([VOCAB.encode(plain_caption(d, 1, 1), 11) for d in range(10)])
+    h = family.text(tokens).repeat_interleave(20, 0)
+    g = torch.Generator().manual_seed(1)
+    z_a, z_b = torch.randn(200, z_dim, generator=g), torch.randn(200, z_dim, generator=g)
+    return float((family.generate(z_a, h) - family.generate(z_b, h)).abs().mean())
+
+
+def test_mode_seeking_makes_g_draw_different_images_for_different_noise(plain_run):
+    cfg, _, plain = plain_run
+    seeking = short_run(mode_seeking=1.0)[2]
+    assert spread_over_noise(seeking, cfg.model.z_dim) > 1.5 * spread_over_noise(
+        plain, cfg.model.z_dim)
 
 
 def test_sample_inputs_drawn_in_slices_equal_one_draw():
