@@ -90,6 +90,13 @@ class TextToImageFamily(Family):
         self.text_ready = t.pretrain_steps == 0
         self.text.requires_grad_(self.joint or not self.text_ready)
 
+    def wrap_nets(self, wrap) -> None:
+        if self.joint and self.world > 1:
+            raise ValueError("text2image.encoder=joint trains the sentence encoder outside "
+                             "DistributedDataParallel, so processes would drift apart; on several "
+                             "processes use text2image.encoder=frozen")
+        super().wrap_nets(wrap)
+
     # -- the sentence encoder --------------------------------------------------------------
     def pretrain_text(self) -> float:
         """text2image.pretrain_steps of the contrastive loss; returns the last loss."""
@@ -156,9 +163,8 @@ class TextToImageFamily(Family):
         with torch.no_grad():
             eps = self.global_randn(n, self.t.cond_dim)
             fake = unwrap(self.G)(self.noise(n), h.detach(), eps)[0]
-        phi_real = self.D.features(real)
-        s_r, s_w = self.D.score(phi_real, h), self.D.score(phi_real, h_wrong)
-        s_f = self.D.score(self.D.features(fake), h)
+        s_r, s_w = self.D(real, h, h_wrong)  # through DDP's forward: D's gradients are synced
+        s_f = self.D(fake, h)
         loss = matching_d_loss(s_r, s_w, s_f)
         self.update("D", loss)
         return {**logs, "loss_d": loss.detach(), "d_real_right": s_r.detach().mean(),

@@ -133,7 +133,8 @@ class TextToImageG(nn.Module):
 class TextMatchingD(nn.Module):
     """D(x, h) = psi(phi(x)) + phi(x) . V h: the projection discriminator (Miyato & Koyama
     2018) with the class embedding replaced by a linear map V of the sentence vector.
-    `features` and `score` split it so that phi(real) serves both the right and wrong text."""
+    `features` and `score` split it so that phi(real) serves both the right and wrong text;
+    forward(x, h, h_wrong) does that too, through DistributedDataParallel's forward."""
 
     def __init__(self, image_size: int, channels: int, width: int, text_dim: int,
                  norm: str = "batch", spectral_norm: bool = False):
@@ -151,5 +152,10 @@ class TextMatchingD(nn.Module):
     def score(self, phi: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         return self.body.head(phi) + (phi * self.project(h)).sum(1)
 
-    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return self.score(self.features(x), h)
+    def forward(self, x: torch.Tensor, h: torch.Tensor,
+                h_wrong: torch.Tensor | None = None) -> torch.Tensor:
+        """(N,) D(x, h); with h_wrong (2, N): D(x, h) and D(x, h_wrong) from one phi(x)."""
+        phi = self.features(x)
+        if h_wrong is None:
+            return self.score(phi, h)
+        return torch.stack([self.score(phi, h), self.score(phi, h_wrong)])

@@ -56,6 +56,11 @@ JOBS = {
         "model.d_width": 4, "model.dropout": 0.0, "model.head": "acgan", "model.num_classes": 10,
         "train.sync_bn": True, "train.checkpoint_every": 3, "train.steps": 3,
         "optim.lr_g": 1e-3, "optim.lr_d": 1e-3}),
+    # text to image: D scores the real images with the right and the wrong text in one forward
+    "text2image": ("digits-text2image", {
+        **QUIET, "data.batch_size": GLOBAL_BATCH["digits"], "model.g_width": 4,
+        "model.d_width": 4, "model.z_dim": 8, "text2image.pretrain_steps": 2,
+        "train.sync_bn": True, "train.checkpoint_every": 3, "train.steps": 3}),
 }
 
 WORKER = textwrap.dedent('''
@@ -219,3 +224,20 @@ def test_global_batchnorm_alone_is_batchnorm():
     h = converted[0](x).detach()
     assert torch.allclose(converted[1](h), reference(h), atol=1e-6)
     assert torch.allclose(converted[1].running_var, reference.running_var, atol=1e-6)
+
+
+def test_a_jointly_trained_sentence_encoder_is_refused_on_several_processes(tmp_path):
+    # its gradients would stay in each process: the processes would drift apart
+    args = ["train", "digits-text2image", "--out", str(tmp_path / "run")]
+    for key, value in {"text2image.encoder": "joint", "model.g_width": 4, "model.d_width": 4,
+                       "text2image.pretrain_steps": 1, "train.steps": 1,
+                       "train.progress": False}.items():
+        args += ["--set", f"{key}={value}"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         "-m", "ganforge", *args], capture_output=True, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    assert proc.returncode != 0
+    refusals = [line for line in proc.stderr.splitlines()
+                if line.startswith("ganforge train: error: text2image.encoder=joint")]
+    assert len(refusals) == 2 and "use text2image.encoder=frozen" in refusals[0], proc.stderr[-3000:]
