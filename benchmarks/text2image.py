@@ -55,6 +55,7 @@ from ganforge.metrics.digit_attributes import bin_attributes, measure
 from ganforge.metrics.digits_classifier import load_digits_classifier
 from ganforge.metrics.features import extract_features
 from ganforge.metrics.fid import fid_from_features
+from ganforge.train.checkpoint import atomic_write
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -125,19 +126,24 @@ def rises(values: np.ndarray) -> bool:
     return bool((np.diff(values) >= 0).all() and values[-1] > values[0])
 
 
+def thin_to_thick(family, digit: int, steps: int) -> torch.Tensor:
+    """(steps, text_dim) sentence vectors (1 - t) h(thin) + t h(thick), t = 0 .. 1, of the
+    upright `digit`."""
+    t = torch.linspace(0, 1, steps)
+    with torch.no_grad():
+        ends = family.text(torch.stack([VOCAB.encode(plain_caption(digit, k, 1), 11)
+                                        for k in (0, 2)]))
+    return (1 - t)[:, None] * ends[0] + t[:, None] * ends[1]
+
+
 def interpolation(family, draws: int = 100, steps: int = 5, cond_noise: float = 0.0) -> dict:
     z = torch.randn(draws, family.z_dim, generator=torch.Generator().manual_seed(1))
     eps = cond_noise * torch.randn(draws, family.t.cond_dim,
                                    generator=torch.Generator().manual_seed(2))
-    t = torch.linspace(0, 1, steps)
     rising = rising_skeleton = 0
     curves = []
     for i in range(draws):
-        d = i % 10
-        with torch.no_grad():
-            ends = family.text(torch.stack([VOCAB.encode(plain_caption(d, k, 1), 11)
-                                            for k in (0, 2)]))
-        h = (1 - t)[:, None] * ends[0] + t[:, None] * ends[1]
+        h = thin_to_thick(family, i % 10, steps)
         images = family.generate(z[i].expand(steps, -1), h,
                                  eps[i].expand(steps, -1) if cond_noise else None)
         values = measure(images)["thickness"]
@@ -167,15 +173,13 @@ def figure(family, path: Path, per_row: int = 8) -> None:
     held = held_out_combinations()
     captions = [*FIGURE_CAPTIONS, (plain_caption(4, *held[4]), "combination held out")]
     z = torch.randn(per_row, family.z_dim, generator=torch.Generator().manual_seed(2))
-    rows = [generate_for(family, VOCAB.encode(text), z) for text, _ in captions]
+    rows = [family.snapshot({"z": z, "tokens": VOCAB.encode(text).expand(per_row, -1)})
+            for text, _ in captions]
     texts = [f"{text} ({note})" if note else text for text, note in captions]
     walks = []
-    t = torch.linspace(0, 1, 5)
     for d, seed, _ in FIGURE_WALKS:
-        with torch.no_grad():
-            ends = family.text(torch.stack([VOCAB.encode(plain_caption(d, k, 1)) for k in (0, 2)]))
         zw = torch.randn(1, family.z_dim, generator=torch.Generator().manual_seed(seed))
-        walks.append(family.generate(zw.expand(5, -1), torch.lerp(ends[0], ends[1], t[:, None])))
+        walks.append(family.generate(zw.expand(5, -1), thin_to_thick(family, d, 5)))
     plt = _figure()
     fig = plt.figure(figsize=(per_row * 0.8 + 3.2, (len(rows) + 3) * 0.85), dpi=100)
     grid = fig.add_gridspec(len(rows) + 3, per_row + 4, left=0.01, right=0.99, top=0.97,
@@ -199,13 +203,8 @@ def figure(family, path: Path, per_row: int = 8) -> None:
             ax.imshow(images[c, 0], cmap="gray", vmin=-1, vmax=1)
             ax.set_title(f"{value:.2f} px", fontsize=7, pad=2)
             ax.axis("off")
-    fig.savefig(path, format="png")
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     plt.close(fig)
-
-
-def generate_for(family, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return family.generate(z, family.text(tokens[None]).expand(len(z), -1))
 
 
 def fid(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -284,7 +283,7 @@ def main() -> None:
     result.update(score(run_dir, args.cond_noise))
     result["threads"] = args.threads
     args.results.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=1))
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
     print(json.dumps(result, indent=1))
 
 

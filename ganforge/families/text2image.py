@@ -37,7 +37,7 @@ from ganforge.objectives.matching import (
     matching_g_loss,
     mode_seeking_loss,
 )
-from ganforge.train.distributed import unwrap
+from ganforge.train.distributed import launched_world, unwrap
 
 PRETRAIN_BATCH, PRETRAIN_LR = 128, 1e-3
 MODEL_KEYS = ("model.z_dim", "model.g_width", "model.d_width", "model.d_norm",
@@ -58,6 +58,10 @@ class TextToImageFamily(Family):
         if cfg.model.arch != "dcgan":
             raise ValueError(f"train.family=text2image builds on the DCGAN nets: model.arch="
                              f"dcgan, got {cfg.model.arch}")
+        if cfg.text2image.encoder == "joint" and launched_world() > 1:  # before the run folder
+            raise ValueError("text2image.encoder=joint trains the sentence encoder outside "
+                             "DistributedDataParallel, so processes would drift apart; on several "
+                             "processes use text2image.encoder=frozen")
 
     @classmethod
     def reads(cls, cfg) -> set[str]:
@@ -89,13 +93,6 @@ class TextToImageFamily(Family):
         self.aux_rng = torch.Generator().manual_seed(cfg.seed + 7)  # caption picks, mismatches
         self.text_ready = t.pretrain_steps == 0
         self.text.requires_grad_(self.joint or not self.text_ready)
-
-    def wrap_nets(self, wrap) -> None:
-        if self.joint and self.world > 1:
-            raise ValueError("text2image.encoder=joint trains the sentence encoder outside "
-                             "DistributedDataParallel, so processes would drift apart; on several "
-                             "processes use text2image.encoder=frozen")
-        super().wrap_nets(wrap)
 
     # -- the sentence encoder --------------------------------------------------------------
     def pretrain_text(self) -> float:

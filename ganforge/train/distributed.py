@@ -40,9 +40,14 @@ class Dist:
         return self.rank == 0
 
 
+def launched_world() -> int:
+    """How many processes torchrun started (1 without torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def setup(device: str) -> tuple[Dist, torch.device]:
     """Join the process group torchrun describes; returns it and this process's device."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world = launched_world()
     if world == 1:
         return Dist(), torch.device(device)
     rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
