@@ -12,9 +12,10 @@ from ganforge.run import Run, load_run
 from ganforge.train.loop import train as _train
 
 
-def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
+def train(cfg: Config, run_dir: Path | str, resume: bool = False,
+          changed_data: bool = False) -> Path:
     """Train `cfg` into `run_dir` (see ganforge.train.loop.train)."""
-    return _train(cfg, run_dir, resume)
+    return _train(cfg, run_dir, resume, changed_data)
 
 
 def sample(run: Run | Path | str, n: int = 64, seed: int = 0,
@@ -29,11 +30,12 @@ def sample(run: Run | Path | str, n: int = 64, seed: int = 0,
 
 def evaluate(run: Run | Path | str, metrics: list[str] | None = None, n: int | None = None,
              features: str | None = None, seed: int = 0,
-             iwae_k: int | None = None, temperature: float = 1.0) -> dict[str, Any]:
+             iwae_k: int | None = None, temperature: float = 1.0,
+             progress: bool = False) -> dict[str, Any]:
     """Score the run's generator; returns {"protocol": {...}, "metrics": {...}} (`iwae_k`:
     importance samples of the metric iwae_ll, default 1,000; `temperature`: token runs'
-    sampling temperature, 1 = G as trained)."""
+    sampling temperature, 1 = G as trained; `progress`: bars on stderr for the long passes)."""
     from ganforge.eval.run import evaluate_run
 
     run = run if isinstance(run, Run) else load_run(run)
-    return evaluate_run(run, metrics, n, features, seed, iwae_k, temperature)
+    return evaluate_run(run, metrics, n, features, seed, iwae_k, temperature, progress)

@@ -48,12 +48,18 @@ def cmd_train(args) -> int:
         run = RunDir(args.resume)
         if not run.is_run():
             raise FileNotFoundError(f"--resume {run}: no ganforge run there (config.yaml missing)")
+        if not args.preset and not run.config.read_text().strip():  # it would read as the defaults
+            raise ValueError(f"--resume {run}: {run.config} is empty; restore it (or name the "
+                             "run's preset: ganforge train PRESET --resume RUN)")
         # the run's own config, or the preset/file given, plus --set: a changed key is refused
         cfg = load_config(args.preset) if args.preset else load_saved_config(run.config)
         apply_overrides(cfg, overrides, "--set")
-        train(cfg, run.path, resume=True)
+        train(cfg, run.path, resume=True, changed_data=args.force)
         print(f"resumed {run} to step {cfg.train.steps}", file=sys.stderr)
         return 0
+    if args.force:
+        raise ValueError("--force goes with --resume (a run whose data changed); a new run "
+                         "never replaces anything: choose a new or empty --out")
     cfg = load_config(args.preset, overrides)
     out = Path(args.out) if args.out else _default_out(args.preset)
     print(f"training {args.preset or 'digits-dcgan'} -> {out}", file=sys.stderr)
@@ -65,18 +71,27 @@ def cmd_train(args) -> int:
 
 def cmd_eval(args) -> int:
     from ganforge.api import evaluate, load_run
+    from ganforge.cli_flags import IWAE_BYTES, check_best, check_flags, check_memory, eval_bytes
+    from ganforge.eval.tokens import check_temperature
 
     if args.n is not None and args.n < 2:
         raise ValueError(f"--n must be at least 2 samples, got {args.n}")
-    run = load_run(args.run, device=args.device, best=args.best)
-    if args.features and run.data.kind == "toy":
-        raise ValueError(f"--features {args.features} chooses an image feature extractor; "
-                         "toy runs are scored on their points: leave it out")
-    names = args.metrics.split(",") if args.metrics else None
     if args.iwae_k is not None and args.iwae_k < 1:
         raise ValueError(f"--iwae-k must be at least 1 importance sample, got {args.iwae_k}")
-    result = evaluate(run, names, args.n, args.features, args.seed, args.iwae_k,
-                      args.temperature)
+    if args.temperature is not None:
+        check_temperature(args.temperature)
+    if args.best:
+        check_best(args.run)
+    run = load_run(args.run, device=args.device, best=args.best)
+    check_flags("eval", args, run)  # every flag this run would ignore is refused here
+    if args.iwae_k is not None:
+        check_memory("--iwae-k", args.iwae_k, IWAE_BYTES,
+                     "the importance weights of a held-out image, kept until its bound")
+    if args.n is not None:
+        check_memory("--n", args.n, eval_bytes(run), "the samples and their features, held whole")
+    names = args.metrics.split(",") if args.metrics else None
+    result = evaluate(run, names, args.n, args.features, args.seed or 0, args.iwae_k,
+                      args.temperature or 1.0, progress=True)
     if args.json:
         _print_json(result)
     else:
@@ -133,10 +148,26 @@ def cmd_explore(args) -> int:
     except ImportError as err:
         raise RuntimeError(f"ganforge explore needs the explore extra ({err.name} is missing): "
                            'pip install -e ".[explore]"') from None
+    check_port(args.host, args.port)  # before the --run folder is made: a refusal leaves nothing
     if run_root is not None:
         run_root.mkdir(parents=True, exist_ok=True)
     serve(args.host, args.port, run_root)
     return 0
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a --host/--port that this process cannot listen on (in use, or not an address
+    of this machine), as the server would bind it (SO_REUSEADDR)."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as err:
+        raise ValueError(f"--host {host} --port {port}: cannot listen there ({err.strerror or err}); "
+                         "choose another --port (or --host)") from None
 
 
 def cmd_theory(args) -> int:
@@ -145,7 +176,7 @@ def cmd_theory(args) -> int:
     from ganforge.theory import run_all
 
     torch.set_num_threads(1)  # tiny 1-D nets: threads only add overhead
-    report = run_all(args.out, quick=args.quick, seed=args.seed)
+    report = run_all(args.out, quick=args.quick, seed=args.seed, progress=True)
     if args.json:
         _print_json(report)
     else:
@@ -167,17 +198,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a setting, e.g. --set train.steps=500 (repeatable)")
     s.add_argument("--resume", metavar="RUN", help="continue RUN exactly where it stopped")
+    s.add_argument("--force", action="store_true", help="with --resume: go on even though a "
+                   "data file the run reads changed since it started")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("sample", help="draw samples from a run's EMA generator")
     s.add_argument("run")
-    s.add_argument("-n", type=int, default=64)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("-n", type=int, help="how many samples (default 64; at most what the output "
+                   "can hold: a picture's limits below, the free disk for streamed outputs, the "
+                   "free memory for a token run's text)")
+    s.add_argument("--seed", type=int, help="seed of the noise (default 0)")
     s.add_argument("--out", help="FILE.png: a grid of at most 10,000 images and 8192 px a side "
                    "(toy runs: a plot of at most 100,000 points); DIR/: one PNG per sample; "
                    "FILE.npz: the samples as float32, array 'samples'; FILE.csv: toy runs' "
-                   "points. DIR/, .npz and .csv stream batch by batch (default: "
-                   "RUN/sample_seedSEED.png; with --input, the folder of translations)")
+                   "points; FILE.txt: token runs' sequences. DIR/, .npz and .csv stream batch by "
+                   "batch (default: RUN/sample_seedSEED.png, RUN/sample_classC_seedSEED.png, "
+                   "RUN/interpolate_seedSEED.png, RUN/text_seedSEED.png or "
+                   "RUN/reconstruct_seedSEED.png; with --input, RUN/translations/). An existing "
+                   "file is replaced only with --force, a folder must be new or empty")
+    s.add_argument("--force", action="store_true", help="replace an existing --out file")
     s.add_argument("--class", dest="cls", type=int, help="class label (conditional runs)")
     s.add_argument("--interpolate", action="store_true",
                    help="a latent walk of n steps between the noise of --seed and --seed+1")
@@ -187,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reconstruct", action="store_true",
                    help="runs with an encoder (vae, vaegan): n held-out images over their "
                    "reconstructions, one picture (--out FILE.png)")
-    s.add_argument("--temperature", type=float, default=1.0,
+    s.add_argument("--temperature", type=float,
                    help="token-sequence runs: draw from softmax(logits / T); below 1 sharper "
                    "and less varied (default 1: G as trained)")
     s.add_argument("--device", help="cpu or cuda (default: the run's)")
@@ -201,9 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, help="number of generated samples")
     s.add_argument("--features", help="feature extractor: inception, digits, raw")
     s.add_argument("--iwae-k", type=int, help="importance samples per held-out image of the "
-                   "metric iwae_ll (train.family=vae; default 1000)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--temperature", type=float, default=1.0,
+                   "metric iwae_ll (train.family=vae, with --metrics iwae_ll; default 1000; at "
+                   "most what memory holds: 8 bytes each)")
+    s.add_argument("--seed", type=int, help="seed of the samples (default 0)")
+    s.add_argument("--temperature", type=float,
                    help="token-sequence runs: score G's distribution softmax(logits / T), its "
                    "samples and nll_test alike (default 1)")
     s.add_argument("--device", help="cpu or cuda (default: the run's)")

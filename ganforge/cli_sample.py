@@ -11,6 +11,12 @@ def cmd_sample(args) -> int:
     import torch
 
     from ganforge.api import load_run, sample
+    from ganforge.cli_flags import (
+        check_best,
+        check_disk,
+        check_flags,
+        refuse_existing,
+    )
     from ganforge.eval.tokens import check_temperature
     from ganforge.sampling import (
         STREAMED_FORMS,
@@ -23,41 +29,34 @@ def cmd_sample(args) -> int:
     from ganforge.train.checkpoint import atomic_write
     from ganforge.viz import save_image_grid, save_points
 
-    if args.n < 1:
+    if args.n is not None and args.n < 1:
         raise ValueError(f"-n must be at least 1, got {args.n}")
+    if args.temperature is not None:
+        check_temperature(args.temperature)
+    if args.best:
+        check_best(args.run)
     run = load_run(args.run, device=args.device, best=args.best)
-    check_temperature(args.temperature, run)
+    check_flags("sample", args, run)  # every flag this run would ignore is refused here
+    if args.input:
+        return sample_translations(run, args)
+    args.n = DEFAULT_N if args.n is None else args.n
+    args.seed = args.seed or 0
+    args.temperature = args.temperature or 1.0
     if run.data.kind == "tokens":
         return sample_sequences(run, args)
     if args.reconstruct:
         return sample_reconstructions(run, args)
     if args.text is not None:
         return sample_text(run, args)
-    if args.input:
-        from ganforge.eval.translation import translate_folder
-
-        out = Path(args.out or Path(args.run) / f"sample_seed{args.seed}.png")
-        written = translate_folder(run, Path(args.input), out)
-        print(f"translated {written} images into {out}", file=sys.stderr)
-        return 0
     if args.cls is not None:
-        if run.family.translates:
-            raise ValueError("--class is for class-conditional GANs; a translation run "
-                             "translates its test inputs, or a folder with --input FOLDER")
-        if not run.family.conditional_g:
-            raise ValueError("--class needs a conditional run: model.num_classes > 0 (a class, "
-                             "or with data.clusters a cluster) or model.latent_code > 0 (a code)")
         k = run.family.num_classes
         if not 0 <= args.cls < k:
             what = "clusters" if run.cfg.data.clusters else "codes" if run.cfg.model.latent_code \
                 else "classes"
             raise ValueError(f"--class {args.cls} is out of range: this run has {k} {what} "
                              f"(0 to {k - 1})")
-    if args.interpolate and run.family.translates:
-        raise ValueError("--interpolate walks between two noise vectors; a translation run has "
-                         "none (it translates its test inputs, or a folder with --input FOLDER)")
     points = run.data.kind == "toy"
-    form, out = output_form(args.out or Path(args.run) / f"sample_seed{args.seed}.png", points)
+    form, out = output_form(args.out or default_out(args), points)
     if form in STREAMED_FORMS:
         if run.family.translates:
             raise ValueError(f"--out {args.out}: a translation run writes its test translations "
@@ -66,6 +65,9 @@ def cmd_sample(args) -> int:
         if args.interpolate:
             raise ValueError(f"--out {args.out}: --interpolate draws one picture, a row of its "
                              "steps (or a plot of them): give --out FILE.png")
+        if form != "folder":
+            refuse_existing(out, args.force)
+        check_disk("-n", args.n, streamed_bytes(form, run), out, f"the samples as {form}")
         write_samples(form, out, sample_batches(run, args.n, args.seed, args.cls), args.n)
         print(str(out))
         return 0
@@ -76,6 +78,7 @@ def cmd_sample(args) -> int:
         check_plot(args.n)
     else:
         check_grid(args.n, tuple(sample(run, 1, args.seed).shape[1:]), nrow, args.interpolate)
+    refuse_existing(out, args.force)
     labels = None if args.cls is None else torch.full((args.n,), args.cls, dtype=torch.long)
     if args.interpolate:
         samples = interpolate(run, args.n, args.seed, labels)
@@ -89,14 +92,62 @@ def cmd_sample(args) -> int:
     return 0
 
 
+#: samples drawn when -n is left out
+DEFAULT_N = 64
+
+
+def default_out(args) -> Path:
+    """RUN/NAME.png, a name of its own for each kind of picture, so that one kind never
+    stands in the way of another: sample_seedS (a grid), sample_classC_seedS (one class),
+    interpolate_seedS (a walk); --text and --reconstruct: see picture_out."""
+    if args.interpolate:
+        name = f"interpolate_seed{args.seed}"
+    elif args.cls is not None:
+        name = f"sample_class{args.cls}_seed{args.seed}"
+    else:
+        name = f"sample_seed{args.seed}"
+    return Path(args.run) / f"{name}.png"
+
+
+def streamed_bytes(form: str, run) -> int:
+    """About how many bytes a sample takes on disk in a streamed form (a PNG: at most its
+    pixels and headers; CSV: 16 characters a coordinate)."""
+    from ganforge.cli_flags import sample_bytes
+
+    if form == "csv":
+        return 16 * run.data.shape[0]
+    if form == "folder":
+        return sample_bytes(run) // 4 + 100
+    return sample_bytes(run)
+
+
+def sample_translations(run, args) -> int:
+    """--input FOLDER: every image of it translated into --out DIR (default RUN/translations/),
+    a new or empty folder unless --force (then same-named PNGs are replaced)."""
+    from ganforge.eval.translation import translate_folder
+
+    out = Path(args.out or Path(args.run) / "translations")
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise FileExistsError(f"--out {out}: the folder is not empty; translations go into a new or "
+                              "empty folder (pass --force to write into it, replacing PNGs of "
+                              "the same names)")
+    written = translate_folder(run, Path(args.input), out)
+    print(f"translated {written} images into {out}", file=sys.stderr)
+    return 0
+
+
 def picture_out(args, flag: str, drawn: str, name: str, picture: str) -> Path:
     """Where a one-picture variant of `sample` (`flag` draws `drawn`) writes: --out FILE.png or
-    RUN/NAME_seedS.png. --interpolate, --class and --input are refused with it."""
+    RUN/NAME_seedS.png, not yet there unless --force. --interpolate, --class and --input are
+    refused with it."""
+    from ganforge.cli_flags import refuse_existing
+
     if args.interpolate or args.cls is not None or args.input:
         raise ValueError(f"{flag} draws {drawn}; it takes none of --interpolate, --class and --input")
     out = Path(args.out or Path(args.run) / f"{name}_seed{args.seed}.png")
     if out.suffix.lower() != ".png":
         raise ValueError(f"--out {args.out}: {flag} draws one picture{picture}: give --out FILE.png")
+    refuse_existing(out, args.force)
     return out
 
 
@@ -123,25 +174,54 @@ def sample_reconstructions(run, args) -> int:
 
 
 def sample_text(run, args) -> int:
-    """--text: n images of one caption (text-to-image runs), one grid picture."""
-    from ganforge.sampling import check_grid
+    """--text: n images of one caption (text-to-image runs): one grid picture (--out FILE.png,
+    default RUN/text_seedS.png), or streamed like any run's samples (--out FILE.npz or DIR/)."""
+    from ganforge.cli_flags import check_disk, refuse_existing
+    from ganforge.sampling import STREAMED_FORMS, check_grid, output_form, write_samples
 
-    if not hasattr(run.family, "text_inputs"):
-        raise ValueError(f"--text needs a text-to-image run (train.family=text2image); "
-                         f"{args.run} is train.family={run.cfg.train.family}")
-    out = picture_out(args, "--text", "n images of one caption", "text", "")
-    inputs = run.family.text_inputs(args.text, args.n, args.seed)
+    if args.interpolate or args.cls is not None:
+        raise ValueError("--text draws n images of one caption; it takes neither --interpolate "
+                         "nor --class")
+    tokens = run.family.text_inputs(args.text, 1, args.seed)["tokens"]  # the caption, checked
+    form, out = output_form(args.out or Path(args.run) / f"text_seed{args.seed}.png", False)
+    if form in STREAMED_FORMS:
+        if form != "folder":
+            refuse_existing(out, args.force)
+        check_disk("-n", args.n, streamed_bytes(form, run), out, f"the samples as {form}")
+        write_samples(form, out, text_batches(run, tokens, args.n, args.seed), args.n)
+        print(str(out))
+        return 0
     check_grid(args.n, tuple(run.data.shape), None, False)
-    return write_picture(out, run.family.snapshot(inputs))
+    refuse_existing(out, args.force)
+    return write_picture(out, run.family.snapshot(run.family.text_inputs(args.text, args.n,
+                                                                         args.seed)))
+
+
+def text_batches(run, tokens, n: int, seed: int):
+    """The images of --text drawn batch by batch: the same noise as text_inputs(text, n, seed)
+    (see batch_sizes), so the same images as the picture."""
+    import torch
+
+    from ganforge.families.base import batch_sizes
+    from ganforge.sampling import SAMPLE_BATCH
+
+    noise = torch.Generator().manual_seed(seed)
+    for size in batch_sizes(n, SAMPLE_BATCH):
+        z = torch.randn(size, run.family.z_dim, generator=noise)
+        yield run.family.snapshot({"z": z, "tokens": tokens.expand(size, -1)})
 
 
 def sample_sequences(run, args) -> int:
     """A token-sequence run: n sequences as text on stdout, or one a line in --out FILE.txt."""
+    from ganforge.cli_flags import check_memory, refuse_existing, sample_bytes
     from ganforge.eval.tokens import write_sequences
 
-    if args.interpolate or args.cls is not None or args.input:
-        raise ValueError("a token-sequence run draws sequences; it takes none of "
-                         "--interpolate, --class and --input")
+    if args.out is not None:
+        if Path(args.out).suffix.lower() != ".txt":
+            raise ValueError(f"--out {args.out}: a token-sequence run writes text, one sequence "
+                             "a line; give --out FILE.txt")
+        refuse_existing(Path(args.out), args.force)
+    check_memory("-n", args.n, sample_bytes(run), "the sequences and their text, held whole")
     written = write_sequences(run, args.n, args.seed, args.out, args.temperature)
     if written is not None:
         print(str(written))

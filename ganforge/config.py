@@ -38,6 +38,9 @@ class DataConfig:
     #                       training digit appears with this many independent noises or holes
     oracle_path: str = ""  # data.name=oracle: the oracle LSTM's parameters from FILE.npz
     #                        (keys g_embeddings, Wi, Ui, bi, ..., Wo, bo) instead of drawn ones
+    prefix: str = "sentiment"  # data.name=text-styles: files PREFIX.train.0/.1 (.dev, .test)
+    max_len: int = 15  # data.name=text-styles: sentences cut to this many tokens
+    min_count: int = 1  # data.name=text-styles: vocabulary words seen at least this often
 
 
 @dataclass
@@ -97,6 +100,7 @@ class TrainConfig:
     d_steps: int = 1  # k: discriminator steps per generator step
     ema: float = 0.999  # decay of the EMA copy of G (0 = no EMA)
     ema_start: int = 0  # copy G into the EMA until this step
+    ema_rampup: float = 0.05  # EMA half-life at most this share of the steps so far (0 = off)
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 500

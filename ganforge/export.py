@@ -31,6 +31,7 @@ import io
 import json
 import logging
 import math
+import os
 import re
 import warnings
 from collections.abc import Iterator
@@ -113,8 +114,15 @@ def export_run(run_dir: Path | str, fmt: str, out: Path | str | None = None,
     out = check_request(run_dir, fmt, None if out is None else Path(out), direction, force)
     direction = direction or "ab"
     run = load_run(run_dir, device="cpu")
+    if run.data.kind == "tokens":
+        raise ValueError(f"{run.path} is a token-sequence run (train.family="
+                         f"{run.cfg.train.family}): its G draws a sequence token by token, each "
+                         "fed back in, a loop export does not write; draw sequences with "
+                         "`ganforge sample RUN -n N --out FILE.txt`")
     net_name = getattr(run.family, "ema_names", {}).get(DIRECTIONS[direction], "G_ema")
     generator = run.family.nets[net_name].eval()
+    if hasattr(run.family, "text_inputs"):  # text2image: the caption encoder goes in front
+        generator = CaptionedGenerator(generator, run.family.text.eval())
     contract = describe(run, net_name, direction)
     example = example_inputs(contract, EXPORT_BATCH, seed=0)
     check = example_inputs(contract, CHECK_BATCH, seed=1)
@@ -136,8 +144,25 @@ def export_run(run_dir: Path | str, fmt: str, out: Path | str | None = None,
                                "nothing was written")
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, save_and_check)
+    if not os.access(out.parent, os.W_OK):  # the exporters' own errors would not name it
+        raise PermissionError(f"--out {out}: the folder {out.parent} is not writable")
+    try:
+        atomic_write(out, save_and_check)
+    except OSError as err:
+        raise OSError(f"--out {out} could not be written: {err.strerror or err}") from err
     return Exported(out, fmt, contract, max_abs_diff)
+
+
+class CaptionedGenerator(nn.Module):
+    """A text-to-image run's EMA G behind its caption encoder: (z, caption ids) -> images,
+    G's conditioning c = mu(h) as `ganforge sample --text` draws it."""
+
+    def __init__(self, generator: nn.Module, text: nn.Module):
+        super().__init__()
+        self.generator, self.text = generator, text
+
+    def forward(self, z: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        return self.generator(z, self.text(tokens))[0]
 
 
 # ----------------------------------------------------------------------------- the contract
@@ -159,6 +184,13 @@ def describe(run, net_name: str, direction: str) -> dict:
         return contract
     contract["inputs"] = [{"name": "z", "shape": ["N", family.z_dim], "dtype": "float32",
                            "distribution": "standard normal"}]
+    if hasattr(family, "text_inputs"):
+        from ganforge.data.captions import VOCAB, max_length
+
+        contract["inputs"].append({"name": "tokens", "shape": ["N", max_length()],
+                                   "dtype": "int64", "padding": 0, "vocabulary": VOCAB.words,
+                                   "caption": "word ids of the vocabulary, in order, 0 after "
+                                              "the last word"})
     if family.conditional_g:
         labels = "cluster" if cfg.data.clusters else "code" if cfg.model.latent_code else "class"
         k = family.num_classes
@@ -199,6 +231,8 @@ def _tensor_text(spec: dict) -> str:
         return f"{text} {spec['distribution']}"
     if "labels" in spec:
         return f"{text} {spec['labels']} in {spec['range']}"
+    if "vocabulary" in spec:
+        return f"{text} caption word ids (0 pads)"
     if "layout" in spec:
         return f"{text} {spec['layout']} {spec['channels']} in {spec['range']}"
     return f"{text} {spec['range']}"
@@ -214,6 +248,10 @@ def example_inputs(contract: dict, n: int, seed: int) -> tuple[torch.Tensor, ...
             tensors.append(torch.randn(shape, generator=g))
         elif spec["name"] == "y":
             tensors.append(torch.randint(spec["num_labels"], shape, generator=g))
+        elif spec["name"] == "tokens":  # captions of random words, padded after a random length
+            words = torch.randint(1, len(spec["vocabulary"]), shape, generator=g)
+            lengths = torch.randint(1, shape[1] + 1, (n, 1), generator=g)
+            tensors.append(torch.where(torch.arange(shape[1]) < lengths, words, 0))
         else:
             tensors.append(torch.rand(shape, generator=g) * 2 - 1)
     return tuple(tensors)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import torch
 
 from ganforge.config import Config, load_saved_config
 from ganforge.data import Data
-from ganforge.data.fingerprint import warn_if_changed
+from ganforge.data.fingerprint import changes
 from ganforge.families import Family, build_family, load_data
 from ganforge.rundir import RunDir
 from ganforge.train.checkpoint import load_nets
@@ -32,11 +33,11 @@ def load_run(run_dir: Path | str, device: str | None = None, best: bool = False)
     of the best checkpoint that train.eval_every tracked)."""
     run = RunDir(run_dir).require()
     cfg = load_saved_config(run.config)
-    if cfg.data.path:
-        warn_if_changed(run.data, Path(cfg.data.path))
     if device is not None:
         cfg.device = device
     data = load_data(cfg)
+    for change in changes(run.data, data.fingerprint):
+        print(f"ganforge: warning: {change}; results may not compare", file=sys.stderr)
     family = build_family(cfg, data, torch.device(cfg.device))
     state = load_nets(run.checkpoint, family, best=best)
     for net in family.nets.values():

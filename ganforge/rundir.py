@@ -5,7 +5,7 @@
     RUN/metrics.jsonl            one JSON object per logged step
     RUN/samples/step_XXXXXXX.png snapshot grids of the EMA generator
     RUN/checkpoint/              safetensors + state.json (see ganforge.train.checkpoint)
-    RUN/data.json                the data folder a run trains on: absolute path, fingerprint
+    RUN/data.json                every data file or folder a run reads: absolute path, fingerprint
     RUN/eval.json                the last evaluation
     RUN/tb/                      TensorBoard event files
     RUN/.lock                    the pid of the process training into RUN, while it runs

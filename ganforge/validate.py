@@ -3,10 +3,10 @@ no setting silently ignored.
 
     validate(cfg)
       1. every numeric key in its range (RANGES) and every named choice known (CHOICES);
-      2. the device exists; the family's `check(cfg)` and speed switches: combinations it cannot
-       honour;
+      2. the device exists; the family's and the data set's `check(cfg)` and the speed
+         switches: combinations they cannot honour;
       3. a key that differs from its default but that nothing in this run reads (not in
-         COMMON_KEYS, the data set's keys or the family's `reads(cfg)`) is refused.
+         COMMON_KEYS, the data set's `reads(cfg)` or the family's) is refused.
 
 Types were checked when the config was built (`ganforge.config.apply_overrides`). Checks that
 need facts of the data (its classes, its image shape) run when the family is built.
@@ -18,8 +18,7 @@ import math
 import re
 
 from ganforge.config import Config, ConfigError, flatten
-from ganforge.data import image_keys
-from ganforge.data.toy import TOYS
+from ganforge.data import data_set_of
 from ganforge.families import FAMILIES
 from ganforge.nets import ARCHS
 from ganforge.objectives import OBJECTIVES
@@ -29,9 +28,9 @@ from ganforge.train import speed
 #: keys every run reads, whatever its family
 COMMON_KEYS = frozenset({
     "description", "seed", "device", "data.name", "data.batch_size", "model.arch",
-    *(f"train.{k}" for k in ("family", "steps", "d_steps", "ema", "ema_start", "log_every",
-                             "sample_every", "checkpoint_every", "sample_count", "progress",
-                             "sync_bn", "keep_checkpoints", "eval_every")),
+    *(f"train.{k}" for k in ("family", "steps", "d_steps", "ema", "ema_start", "ema_rampup",
+                             "log_every", "sample_every", "checkpoint_every", "sample_count",
+                             "progress", "sync_bn", "keep_checkpoints", "eval_every")),
     "optim.lr_g", "optim.lr_d", "optim.beta1", "optim.beta2", "optim.lr_decay", "optim.decay_start",
     "speed.compile", "speed.channels_last", "speed.fused", "speed.on_device",
 })
@@ -40,6 +39,7 @@ COMMON_KEYS = frozenset({
 RANGES = {
     "data.batch_size": ">= 1", "data.image_size": ">= 4", "data.channels": "[1, 4]",
     "data.labelled_per_class": ">= 0", "data.clusters": ">= 0", "data.input_draws": ">= 1",
+    "data.max_len": ">= 1", "data.min_count": ">= 1",
     "model.z_dim": ">= 1", "model.g_width": ">= 1", "model.d_width": ">= 1",
     "model.depth": ">= 1", "model.num_classes": ">= 0", "model.latent_code": ">= 0",
     "model.pack": ">= 1", "model.dropout": "[0, 1)", "model.blocks": ">= 0",
@@ -51,7 +51,8 @@ RANGES = {
     "optim.lr_g": "> 0", "optim.lr_d": "> 0", "optim.beta1": "[0, 1)", "optim.beta2": "[0, 1)",
     "optim.decay_start": "[0, 1)",
     "train.steps": ">= 1", "train.d_steps": ">= 1", "train.ema": "[0, 1)",
-    "train.ema_start": ">= 0", "train.log_every": ">= 1", "train.sample_every": ">= 1",
+    "train.ema_start": ">= 0", "train.ema_rampup": ">= 0", "train.log_every": ">= 1",
+    "train.sample_every": ">= 1",
     "train.checkpoint_every": ">= 1", "train.sample_count": ">= 1",
     "train.keep_checkpoints": ">= 1", "train.eval_every": ">= 0", "train.eval_samples": ">= 2",
     "began.gamma": "(0, 1]", "began.lambda_k": ">= 0",
@@ -118,21 +119,18 @@ def check_ranges(cfg: Config) -> None:
             raise ConfigError(f"unknown {key} {flat[key]!r}; valid: {', '.join(names)}")
 
 
-def read_keys(cfg: Config) -> set[str]:
-    """Every key that a run of `cfg` reads."""
-    family = FAMILIES.get(cfg.train.family)
-    keys = set(COMMON_KEYS) | family.reads(cfg)
+def read_keys(cfg: Config, data_keys: set[str]) -> set[str]:
+    """Every key that a run of `cfg` reads, given the keys its data set reads."""
+    keys = set(COMMON_KEYS) | FAMILIES.get(cfg.train.family).reads(cfg) | data_keys
     if cfg.train.eval_every > 0:
         keys |= {"train.eval_metrics", "train.eval_samples", "train.eval_features"}
-    if family.data_kind != "samples" or cfg.data.name not in TOYS:
-        keys |= set(image_keys(cfg.data.name, family.data_kind))
     return keys
 
 
-def check_ignored(cfg: Config) -> None:
+def check_ignored(cfg: Config, data_keys: set[str]) -> None:
     """Refuse a key set away from its default that this run would ignore."""
     defaults, values = flatten(Config().to_dict()), flatten(cfg.to_dict())
-    read = read_keys(cfg)
+    read = read_keys(cfg, data_keys)
     ignored = [k for k, v in values.items() if k not in read and v != defaults[k]]
     if ignored:
         c = cfg.train.family, cfg.model.arch, cfg.loss.name
@@ -150,8 +148,10 @@ def validate(cfg: Config) -> None:
     check_device(cfg.device)
     family = FAMILIES.get(cfg.train.family)
     family.check(cfg)
+    source = data_set_of(cfg, family.data_kind)
+    source.check(cfg)
     speed.check_switches(cfg, family)
-    check_ignored(cfg)
+    check_ignored(cfg, source.reads(cfg))
     check_tracked_metrics(cfg)
 
 

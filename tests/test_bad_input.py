@@ -107,9 +107,10 @@ def test_fid_names_the_missing_keys(tmp_path):
 
 def digit_folder(folder: Path, split: str) -> Path:
     folder.mkdir()
-    for i, image in enumerate(load_image_set("mnist5k", split=split).images[:24]):
+    # 130 > 128 digits features: fewer give a singular covariance, which fid refuses
+    for i, image in enumerate(load_image_set("mnist5k", split=split).images[:130]):
         pixels = ((image[0] + 1) * 127.5).round().byte().numpy()
-        Image.fromarray(pixels, mode="L").save(folder / f"{i:02d}.png")
+        Image.fromarray(pixels, mode="L").save(folder / f"{i:03d}.png")
     return folder
 
 
@@ -131,7 +132,7 @@ def test_a_damaged_feature_cache_is_reported_deleted_and_rebuilt(tmp_path):
     for path in (truncated, garbage):
         assert sum(str(path) in line for line in warning_lines) == 1
         with np.load(path) as rebuilt:
-            assert len(rebuilt["features"]) == 24
+            assert len(rebuilt["features"]) == 130
 
 
 # ----------------------------------------------------------------------------- sample

@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,8 +54,9 @@ PAD = "<pad>"
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case words and numerals; everything else separates them."""
-    return re.findall(r"[a-z0-9]+", text.lower())
+    """Lower-case words and numerals; everything else separates them. NFKC first, so that
+    full-width or other compatibility forms ("ＴＷＯ", "２") read as the plain words."""
+    return re.findall(r"[a-z0-9]+", unicodedata.normalize("NFKC", text).lower())
 
 
 def _all_words() -> list[str]:
@@ -99,6 +101,48 @@ class Vocabulary:
 
 
 VOCAB = Vocabulary(_all_words())
+
+
+def _attribute_words() -> dict[str, dict[str, str]]:
+    """attribute -> {word: the value it names}: every digit name and numeral, and each word of
+    the thickness, slant and size phrases that belongs to one value only ("left", "upright";
+    not "leaning" or "slanted", which several slants share)."""
+    digits = {w: DIGIT_NAMES[d] for d in range(10) for w in (DIGIT_NAMES[d], str(d))}
+    attributes = {"digit": digits}
+    for name, groups in (("thickness", THICKNESS_WORDS), ("slant", SLANT_WORDS),
+                         ("size", SIZE_WORDS)):
+        values: dict[str, set[str]] = {}
+        for group in groups:
+            for phrase in group:
+                for word in tokenize(phrase):
+                    values.setdefault(word, set()).add(group[0])
+        attributes[name] = {w: v.pop() for w, v in values.items() if len(v) == 1}
+    return attributes
+
+
+ATTRIBUTE_WORDS = _attribute_words()
+
+
+def read_caption(text: str, length: int | None = None) -> torch.Tensor:
+    """A caption a user gives (`--text`), as word ids: every word in the vocabulary, exactly
+    one digit named, and at most one value of each attribute (a thickness, a slant, a size);
+    refused in one line naming what is wrong."""
+    ids = VOCAB.encode(text, length)
+    words = tokenize(text)
+    named = {attr: list(dict.fromkeys(table[w] for w in words if w in table))
+             for attr, table in ATTRIBUTE_WORDS.items()}
+    problems = []
+    if not named["digit"]:
+        problems.append("it names no digit (zero to nine, or 0 to 9)")
+    for attr, values in named.items():
+        if len(values) > 1:
+            plural = {"digit": "digits", "thickness": "thicknesses"}.get(attr, attr + "s")
+            problems.append(f"it names {len(values)} {plural} ({', '.join(values)})")
+    if problems:
+        raise ValueError(f"--text {text!r}: {'; '.join(problems)}; a caption describes one digit "
+                         "with at most one thickness, slant and size, e.g. "
+                         "'a thin two leaning left'")
+    return ids
 
 
 def describe(digit: int, bins: tuple[int, int, int], template: int, rng: np.random.Generator) -> str:
@@ -179,21 +223,6 @@ def load_captioned_digits(split: str = "train", seed: int = 0) -> CaptionedDigit
         held_out = encode_all(texts)
     return CaptionedDigits(images, labels, torch.from_numpy(bins), tokens, captions, cuts,
                            held_out)
-
-
-def captioned_tensors(d) -> tuple[dict, dict, CaptionedDigits]:
-    """For data section `d` (data.name=captioned-digits): the training tensors {"x", "y",
-    "tokens" (N, K, L), "bins"}, the test tensors (also "held_out_tokens") and the training
-    split itself (vocabulary, cut points)."""
-    if d.image_size != 28 or d.channels != 1:
-        raise ValueError(f"data.name={NAME} holds 28 x 28 grayscale digits (their attributes are "
-                         f"measured at that size): set data.image_size=28 and data.channels=1, "
-                         f"got {d.image_size} and {d.channels}")
-    train, test = load_captioned_digits("train"), load_captioned_digits("test")
-    tensors = {"x": train.images, "y": train.labels, "tokens": train.tokens, "bins": train.bins}
-    held = {"x": test.images, "y": test.labels, "tokens": test.tokens, "bins": test.bins,
-            "held_out_tokens": test.held_out_tokens}
-    return tensors, held, train
 
 
 def drop_words(tokens: torch.Tensor, rate: float, generator: torch.Generator) -> torch.Tensor:

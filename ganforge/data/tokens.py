@@ -26,7 +26,6 @@ import torch
 
 from ganforge.nets.sequence import GATES, SequenceLSTM
 
-TOKEN_SETS = ("oracle", "names", "text")
 TOKEN_MODES = ("char", "word", "ids")
 EOS = "<eos>"
 ORACLE_KEYS = ("g_embeddings", *(f"{m}{g}" for g in GATES for m in "WUb"), "Wo", "bo")
@@ -59,34 +58,6 @@ class TokenSet:
             row = row[: row.index(0)] if 0 in row else row
             lines.append(self.joiner.join(self.itos[i] for i in row))
         return lines
-
-
-def token_keys(cfg) -> set[str]:
-    """The data.* and seq.* keys that loading cfg's token data reads."""
-    name = cfg.data.name
-    if name == "oracle":
-        own = {"seq.vocab", "seq.oracle_emb", "seq.oracle_hidden"}
-        return {"data.oracle_path", "seq.length", "seq.oracle_seed", "seq.train_size",
-                "seq.test_size", *(() if cfg.data.oracle_path else own)}
-    if name == "names":
-        return {"seq.length", "seq.test_share"}
-    return {"data.path", "seq.length", "seq.test_share", "seq.tokens",
-            *(("seq.vocab",) if cfg.seq.tokens == "ids" else ())}
-
-
-def load_tokens(cfg) -> TokenSet:
-    name = cfg.data.name
-    if name == "oracle":
-        return oracle_data(cfg)
-    if name == "names":
-        return names_data(cfg.seq.length, cfg.seq.test_share)
-    if name == "text":
-        if not cfg.data.path:
-            raise ValueError("data.name=text needs data.path=FILE (one sequence a line)")
-        return text_data(Path(cfg.data.path), cfg.seq.tokens, cfg.seq.length,
-                         cfg.seq.test_share, cfg.seq.vocab)
-    raise ValueError(f"unknown data.name {name!r} for train.family={cfg.train.family}; "
-                     f"valid: {', '.join(TOKEN_SETS)}")
 
 
 # ----------------------------------------------------------------------------- the oracle

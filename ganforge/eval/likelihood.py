@@ -17,24 +17,13 @@ import torch
 
 #: importance samples per image, as in the IWAE paper's evaluation
 DEFAULT_K = 1000
-#: held-out stacked triples
-STACKED_HELD_OUT = 1000
 
 
 def held_out_images(run) -> torch.Tensor:
-    """The run's held-out images (N, C, S, S) in [-1, 1]."""
-    d = run.cfg.data
-    if d.name == "stacked":
-        from ganforge.data.stacked import stacked_images
+    """The run's held-out images (N, C, S, S) in [-1, 1] (its data set's test split)."""
+    from ganforge.data import data_set_of
 
-        return stacked_images(STACKED_HELD_OUT, 0, "test", d.image_size)[0]
-    if d.name == "folder":
-        raise ValueError("a data.name=folder run has no held-out images to encode (an image "
-                         "folder has no test split)")
-    from ganforge.data.images import load_image_set
-
-    spec = f"{d.name}:{d.path}" if d.name == "mnist" else d.name
-    return load_image_set(spec, "test", d.image_size, d.channels, labels=False).images
+    return data_set_of(run.cfg, run.family.data_kind).held_out_images(run.cfg)
 
 
 def check_encoder(run, what: str) -> None:

@@ -14,8 +14,9 @@ What is measured by default depends on the data:
   stacked digits (data.name=stacked)             stacked_modes, stacked_kl, stacked_kl_channels
                                                  (26,000 samples)
 
-`iwae_ll` (runs with a likelihood: train.family=vae) is asked for by name: the IWAE bound with
-k importance samples on the held-out images (ganforge.eval.likelihood).
+Runs with a likelihood (train.family=vae) add `elbo`, the ELBO of the held-out images
+(ganforge.eval.elbo); `iwae_ll`, the IWAE bound with k importance samples on them
+(ganforge.eval.likelihood), is asked for by name.
 """
 
 from __future__ import annotations
@@ -25,19 +26,31 @@ from typing import Any
 
 import torch
 
+from ganforge.data import data_set_of
 from ganforge.eval.translation import class_accuracy, evaluate_translation
 from ganforge.rundir import RunDir
 
-DIGIT_SETS = ("mnist5k", "digits", "mnist", "captioned-digits")
+#: metrics of a likelihood model on held-out images (ganforge.eval.elbo, .likelihood)
+HELD_OUT_METRICS = ("elbo", "iwae_ll")
 
 
-def _generate(run, n: int, seed: int, batch: int = 500) -> torch.Tensor:
-    """n samples from the EMA generator, in batches, reproducible from `seed`."""
+def _generate(run, n: int, seed: int, batch: int = 500, progress: bool = False) -> torch.Tensor:
+    """n samples from the EMA generator, in batches, reproducible from `seed`; a tqdm bar
+    on stderr with `progress` (an image G draws thousands for a few minutes on a CPU)."""
     chunks = []
     inputs = run.family.fixed_inputs(n, seed)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n, desc="sampling", unit="sample")
     for start in range(0, n, batch):
         part = {k: v[start : start + batch] for k, v in inputs.items()}
         chunks.append(run.family.snapshot(part))
+        if bar is not None:
+            bar.update(len(chunks[-1]))
+    if bar is not None:
+        bar.close()
     return torch.cat(chunks)
 
 
@@ -53,37 +66,29 @@ def default_plan(run) -> tuple[list[str], str, int]:
         if hasattr(data.toy, "centers"):
             return ["modes", "hq_fraction", "mode_kl"], "raw", 2500
         return ["precision", "recall", "density", "coverage"], "raw", 2500
-    if cfg.data.name == "stacked":
+    scoring = data_set_of(cfg, run.family.data_kind).scoring
+    if scoring == "stacked":
         from ganforge.metrics import STACKED_SAMPLES
 
         return ["stacked_modes", "stacked_kl", "stacked_kl_channels"], "digits", STACKED_SAMPLES
-    digits = cfg.data.name in DIGIT_SETS and data.shape[0] == 1
-    if digits:
+    if scoring == "digits" and data.shape[0] == 1:
         return (["fid", "kid", "is", "confident", "class_kl", "precision", "recall", "density",
                  "coverage"], "digits", 5000)
     return ["fid", "kid", "precision", "recall"], "inception", 1000
 
 
 def _real_images(run) -> torch.Tensor:
-    from ganforge.data.images import load_image_set
-
-    d = run.cfg.data
-    if d.name == "stacked":  # 10,000 triples of mnist5k's train digits
-        from ganforge.data.stacked import stacked_images
-
-        return stacked_images(10_000, 0, "train", d.image_size)[0]
-    spec = f"{d.name}:{d.path}" if d.name in ("folder", "mnist") else d.name
-    if d.name == "captioned-digits":  # the mnist5k digits, captioned
-        spec = "mnist5k"
-    return load_image_set(spec, "all", d.image_size, d.channels, labels=False).images
+    """What the samples are compared with: the real images its data set names."""
+    return data_set_of(run.cfg, run.family.data_kind).reference_images(run.cfg)
 
 
 def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
                  features: str | None = None, seed: int = 0,
-                 iwae_k: int | None = None, temperature: float = 1.0) -> dict[str, Any]:
+                 iwae_k: int | None = None, temperature: float = 1.0,
+                 progress: bool = False) -> dict[str, Any]:
     """{"protocol": {...}, "metrics": {...}} for a loaded run (see ganforge.run.load_run);
     `iwae_k`: importance samples of iwae_ll (default 1,000); `temperature`: token runs'
-    sampling temperature."""
+    sampling temperature; `progress`: bars on stderr for the sampling and feature passes."""
     from ganforge.eval.tokens import check_temperature, evaluate_tokens
 
     check_temperature(temperature, run)
@@ -94,20 +99,33 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
     from ganforge.metrics import MetricOptions, evaluate
 
     plan_metrics, plan_features, plan_n = default_plan(run)
+    asked = bool(metrics)
     metrics, features, n = metrics or plan_metrics, features or plan_features, n or plan_n
-    iwae = None
-    if "iwae_ll" in metrics:  # a metric of the model on held-out images, not of samples
-        from ganforge.eval.likelihood import DEFAULT_K, iwae_log_likelihood
+    # metrics of the model on held-out images, not of samples: the ELBO (cheap) by default
+    # for a likelihood model, the IWAE bound (k passes an image) by name only
+    held_out: dict[str, tuple[dict, dict]] = {}
+    wants = [name for name in HELD_OUT_METRICS if name in metrics]
+    if not asked and getattr(run.family, "has_likelihood", False):
+        wants = ["elbo"]
+    if wants:
         from ganforge.metrics import METRICS
 
         for name in metrics:  # an unknown name fails before the costly bound
-            if name != "iwae_ll":
+            if name not in HELD_OUT_METRICS:
                 METRICS.get(name)
-        iwae = iwae_log_likelihood(run, iwae_k or DEFAULT_K, seed)
-        metrics = [name for name in metrics if name != "iwae_ll"]
+        if "elbo" in wants:
+            from ganforge.eval.elbo import held_out_elbo
+
+            held_out["elbo"] = held_out_elbo(run, seed)
+        if "iwae_ll" in wants:
+            from ganforge.eval.likelihood import DEFAULT_K, iwae_log_likelihood
+
+            held_out["iwae_ll"] = iwae_log_likelihood(run, iwae_k or DEFAULT_K, seed)
+        metrics = [name for name in metrics if name not in HELD_OUT_METRICS]
         if not metrics:
-            return {"metrics": iwae[0], "protocol": {"iwae_ll": iwae[1], **_about(run)}}
-    fake = _generate(run, n, seed)
+            return {"metrics": {k: v for values, _ in held_out.values() for k, v in values.items()},
+                    "protocol": {**{k: p for k, (_, p) in held_out.items()}, **_about(run)}}
+    fake = _generate(run, n, seed, progress=progress)
     options = MetricOptions()
     if run.data.kind == "toy":
         real = run.data.toy.sample(n, torch.Generator().manual_seed(seed + 1)).float()
@@ -117,11 +135,11 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
     else:
         real = _real_images(run)
     result = evaluate(metrics, real, fake, features=features, device=run.cfg.device, seed=seed,
-                      options=options)
+                      options=options, progress=progress)
     result["protocol"].update(_about(run))
-    if iwae is not None:
-        result["metrics"].update(iwae[0])
-        result["protocol"]["iwae_ll"] = iwae[1]
+    for name, (values, protocol) in held_out.items():
+        result["metrics"].update(values)
+        result["protocol"][name] = protocol
     model, data = run.cfg.model, run.cfg.data
     if model.num_classes > 0 and not data.clusters and features == "digits":  # real classes only
         result["metrics"]["class_accuracy"] = conditional_accuracy(run, n, seed, fake)
@@ -148,18 +166,30 @@ def conditional_accuracy(run, n: int, seed: int = 0,
 
 def fid_between(a: str, b: str, features: str = "inception", n: int = 5000,
                 device: str = "cpu") -> dict[str, Any]:
-    """FID between two sources: image folders, .npz statistics (mu, sigma) or runs."""
-    from ganforge.metrics import fid_from_sources
+    """FID between two sources: image folders, .npz statistics (mu, sigma) or samples
+    (`ganforge sample --out FILE.npz`), or runs (n samples of the EMA generator).
 
-    def source(path: str):
-        p = Path(path)
-        if RunDir(p).is_run() and RunDir(p).checkpoint.is_dir():
-            from ganforge.run import load_run
+    Both are opened and checked before any sample is drawn or feature computed; a source
+    of N <= D samples for D-d features is refused (its covariance is singular; see
+    ganforge.metrics.sources.check_sources)."""
+    from ganforge.metrics.sources import OpenedSource, check_sources, fid_from_sources, open_source
+    from ganforge.run import load_run
 
-            return _generate(load_run(p, device=device), n, seed=0)
-        return path
+    def is_run(path: str) -> bool:
+        return RunDir(Path(path)).is_run() and RunDir(Path(path)).checkpoint.is_dir()
 
-    result = fid_from_sources(source(a), source(b), features=features, device=device,
+    runs = {path: load_run(Path(path), device=device) for path in (a, b) if is_run(path)}
+    opened = {path: open_source(path, path) for path in (a, b) if path not in runs}
+    for path, run in runs.items():  # n samples of its shape, before drawing them
+        if run.data.kind not in ("toy", "images"):
+            raise ValueError(f"{path} is a run of {run.data.kind} data; FID compares runs of "
+                             "images or toy points")
+        shape = tuple(run.data.shape) if run.data.kind == "images" else (run.data.toy.dim,)
+        opened[path] = OpenedSource(path, {}, values=torch.zeros(1, *shape).expand(n, *shape))
+    check_sources(opened[a], opened[b], features, device, refuse_singular=True)
+    for path, run in runs.items():
+        opened[path] = open_source(_generate(run, n, seed=0, progress=True), path)
+    result = fid_from_sources(opened[a], opened[b], features=features, device=device,
                               progress=True)
     for key, path in (("a", a), ("b", b)):
         result["protocol"][key]["source"] = path

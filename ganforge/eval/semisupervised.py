@@ -28,8 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.config import Config, load_config
-from ganforge.data import Data, _semi_supervised_labels, _spec
-from ganforge.data.images import load_image_set
+from ganforge.data import Data, data_set_of
+from ganforge.data.sets.images import semi_supervised_labels
 from ganforge.nets import build_gan_nets
 
 BASELINE_PRESET = "digits-ssgan"
@@ -74,20 +74,19 @@ def labelled_examples(cfg: Config) -> tuple[torch.Tensor, torch.Tensor]:
     Chosen as ``ganforge.data.build_data`` chooses them: ``data.labelled_per_class`` per class of
     the training split, drawn with ``cfg.seed`` (0 means every training example)."""
     d = cfg.data
-    train = load_image_set(_spec(d), "train", d.image_size, d.channels, labels=True)
+    train = data_set_of(cfg).image_set(cfg, "train", labels=True)
     if train.labels is None:
         raise ValueError(f"data.name={d.name} has no class labels")
     labels = train.labels
     if d.labelled_per_class > 0:
-        labels = _semi_supervised_labels(labels, d.labelled_per_class, cfg.seed)
+        labels = semi_supervised_labels(labels, d.labelled_per_class, cfg.seed)
     keep = labels >= 0
     return train.images[keep], labels[keep]
 
 
 def held_out_split(cfg: Config):
     """The held-out split (an ImageSet with labels) of the config's data set."""
-    d = cfg.data
-    return load_image_set(_spec(d), "test", d.image_size, d.channels, labels=True)
+    return data_set_of(cfg).image_set(cfg, "test", labels=True)
 
 
 def _protocol(cfg: Config, n_test: int, **extra: Any) -> dict[str, Any]:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganforge.data import data_set_of
 from ganforge.data.select import evenly_spaced
 
 FAMILIES = ("pix2pix", "cyclegan")
@@ -102,15 +103,7 @@ def translation_metrics(outputs: torch.Tensor, targets: torch.Tensor,
 
 def held_out_labels(run) -> torch.Tensor | None:
     """Digit classes of the run's test inputs (bundled digit tasks), else None."""
-    labels = run.data.test.get("labels")
-    if labels is not None or run.cfg.data.name == "folder":
-        return labels
-    from ganforge.data.paired import load_paired, load_unpaired
-
-    d = run.cfg.data
-    if run.cfg.train.family == "pix2pix":
-        return load_paired(d.name, "test", d.image_size).labels
-    return load_unpaired(d.name, "test", d.image_size).test_labels
+    return run.data.test.get("labels")
 
 
 def evaluate_translation(run, n: int | None = None, classifier: Any = "digits",
@@ -142,7 +135,7 @@ def evaluate_translation(run, n: int | None = None, classifier: Any = "digits",
                                             run.cfg.device)
     cfg = run.cfg
     protocol = {
-        "task": cfg.data.name if cfg.data.name != "folder" else f"folder:{cfg.data.path}",
+        "task": data_set_of(cfg, run.family.data_kind).protocol(cfg),
         "family": cfg.train.family,
         "split": "test",
         "step": run.step,

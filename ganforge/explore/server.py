@@ -143,9 +143,13 @@ class Game:
             try:
                 message = json.loads(text)
             except ValueError as err:
-                message = None
-                replies = [{"type": "error", "message": f"not a JSON message: {err}"}]
-            if message is not None:
+                message = err
+            if isinstance(message, ValueError):
+                replies = [{"type": "error", "message": f"not a JSON message: {message}"}]
+            elif not isinstance(message, dict):  # null, numbers, arrays, strings
+                replies = [{"type": "error", "message": f"a message is a JSON object with a "
+                                                        f"\"type\", got {text[:80]}"}]
+            else:
                 try:
                     replies = self.session.handle(message)
                 except Exception as err:  # never let one message stop the game

@@ -27,7 +27,7 @@ from torch import nn
 from ganforge.train import speed
 
 #: what build_data delivers for a family
-DATA_KINDS = ("samples", "paired", "unpaired", "tokens")
+DATA_KINDS = ("samples", "paired", "unpaired", "tokens", "styles")
 
 
 class Family:
@@ -235,8 +235,17 @@ def ema_copy(net: nn.Module) -> nn.Module:
 
 
 class EMA:
-    """theta_ema <- beta theta_ema + (1 - beta) theta for (ema, net) pairs; buffers (BN
-    statistics) are copied. beta = train.ema, and 0 (a plain copy) before train.ema_start.
+    """theta_ema <- beta_t theta_ema + (1 - beta_t) theta for (ema, net) pairs; buffers (BN
+    statistics) are copied. beta_t is 0 (a plain copy) before train.ema_start, then, with
+    t = step - ema_start + 1 the updates averaged so far and r = train.ema_rampup,
+
+        beta_t = min(train.ema, 0.5 ** (1 / (r t)))      (r = 0: beta_t = train.ema)
+
+    i.e. the average's half-life (in steps) is at most r times the steps it has seen: the
+    ramp of StyleGAN2-ADA (ema_nimg = min(ema_nimg, cur_nimg * ema_rampup), r = 0.05), in
+    steps. Without it, train.ema = 0.999 from step 0 keeps 0.999^500 = 61% of the initial
+    weights after 500 steps; with r = 0.05 the average spans the last ~5% of the run until
+    its half-life reaches that of train.ema (ln 0.5 / ln 0.999 = 693 steps at t = 13,856).
 
     The tensor lists are gathered once: walking a module tree for its parameters every step
     costs a small MLP a few per cent of its step (the tensors never change identity: loading
@@ -250,10 +259,20 @@ class EMA:
             self.ema_buffers += list(ema.buffers())
             self.buffers += list(net.buffers())
         self.beta, self.start = train_cfg.ema, train_cfg.ema_start
+        self.rampup = train_cfg.ema_rampup
+
+    def decay(self, step: int) -> float:
+        """beta_t of the update at (0-based) `step`; see the class docstring."""
+        if step < self.start:
+            return 0.0
+        if self.rampup <= 0:
+            return self.beta
+        t = step - self.start + 1
+        return min(self.beta, 0.5 ** (1.0 / (self.rampup * t)))
 
     @torch.no_grad()
     def update(self, step: int) -> None:
-        beta = 0.0 if step < self.start else self.beta
+        beta = self.decay(step)
         # one multi-tensor call each, not a Python loop over tensors
         torch._foreach_lerp_(self.ema_params, self.params, 1.0 - beta)
         if self.ema_buffers:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ganforge import objectives
 from ganforge.augment import parse_policy
-from ganforge.data.toy import TOYS
+from ganforge.data import data_set_of
 from ganforge.nets import ARCHS
 
 CLASS_HEADS = ("projection", "acgan", "classifier")
@@ -32,7 +32,7 @@ def check_gan_config(cfg) -> None:
         raise ValueError(f"label flipping needs real/fake labels; loss.name="
                          f"{objective.name} trains a Wasserstein critic. Use ns, minimax, "
                          "lsgan or hinge.")
-    if parse_policy(loss.diffaugment) and cfg.data.name in TOYS:
+    if parse_policy(loss.diffaugment) and data_set_of(cfg).points:
         raise ValueError(f"loss.diffaugment={loss.diffaugment} augments images; the data "
                          f"({cfg.data.name}) are points: set it to ''")
     labelled = cfg.data.labels or cfg.data.clusters > 0

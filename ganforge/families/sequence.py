@@ -14,10 +14,37 @@ from pathlib import Path
 
 import torch
 
-from ganforge.data.tokens import TOKEN_SETS, token_keys
 from ganforge.families.base import EMA, Family, batch_sizes, ema_copy
 from ganforge.nets.sequence import SequenceCNN, SequenceLSTM, parse_widths
 from ganforge.train.checkpoint import read_best, read_nets
+
+#: what G's weights mean: the vocabulary (the data's keys), the sequence length and G's shape
+INIT_KEYS = {"vocabulary": ("data.name", "data.path", "data.oracle_path", "seq.tokens", "seq.vocab",
+                            "seq.oracle_seed"),
+             "length": ("seq.length",), "G": ("seq.emb", "seq.hidden")}
+
+
+def check_init_source(cfg, source: Path) -> None:
+    """seq.init_from's run is a token-sequence run over the same vocabulary and length with a G
+    of the same shape: otherwise its weights load into the wrong words, or do not load."""
+    from ganforge.config import flatten, load_saved_config
+
+    saved = load_saved_config(source / "config.yaml")
+    if saved.train.family not in ("mle", "seqgan", "gumbel"):
+        raise ValueError(f"seq.init_from={cfg.seq.init_from} is a train.family="
+                         f"{saved.train.family} run; give the folder of an mle run (or seqgan, gumbel)")
+    theirs, ours = flatten(saved.to_dict()), flatten(cfg.to_dict())
+    for what, keys in INIT_KEYS.items():
+        differ = [k for k in keys if _same_path(k, theirs[k]) != _same_path(k, ours[k])]
+        if differ:
+            shown = ", ".join(f"{k}={theirs[k]!r} there, {ours[k]!r} here" for k in differ)
+            raise ValueError(f"seq.init_from={cfg.seq.init_from}: its {what} differs ({shown}); "
+                             f"G starts from a run with the same {what}")
+
+
+def _same_path(key: str, value):
+    """Paths compare as the files they name."""
+    return str(Path(value).expanduser().resolve()) if key.endswith("path") and value else value
 
 
 class SequenceFamily(Family):
@@ -28,9 +55,6 @@ class SequenceFamily(Family):
 
     @classmethod
     def check(cls, cfg) -> None:
-        if cfg.data.name not in TOKEN_SETS:
-            raise ValueError(f"train.family={cls.name} trains on token sequences: data.name must "
-                             f"be one of {', '.join(TOKEN_SETS)}, got {cfg.data.name!r}")
         if cfg.seq.init_from:  # before the run folder exists: a refusal leaves nothing behind
             folder = Path(cfg.seq.init_from).expanduser() / "checkpoint"
             if not (folder / "state.json").is_file():
@@ -41,10 +65,13 @@ class SequenceFamily(Family):
                                  f"checkpoint (train.eval_every=0, or it stopped before its "
                                  f"first evaluation); leave seq.init_best out to start from "
                                  f"its last")
+            check_init_source(cfg, folder.parent)
+            # saved as an absolute path: the run's config names the same G from any directory
+            cfg.seq.init_from = str(folder.parent.resolve())
 
     @classmethod
     def reads(cls, cfg) -> set[str]:
-        return {*token_keys(cfg), "seq.emb", "seq.hidden", "seq.grad_clip", "seq.init_from",
+        return {"seq.emb", "seq.hidden", "seq.grad_clip", "seq.init_from",
                 *(["seq.init_best"] if cfg.seq.init_from else [])}
 
     def __init__(self, cfg, data, device: torch.device):

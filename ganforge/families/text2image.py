@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import torch
 
-from ganforge.data.captions import NAME, VOCAB, drop_words, grid_caption, max_length
+from ganforge.data import data_set_of
+from ganforge.data.captions import NAME, VOCAB, drop_words, grid_caption, max_length, read_caption
 from ganforge.families.base import EMA, Family, batch_sizes, ema_copy, frozen
 from ganforge.nets.text import TEXT_ENCODERS, ImageEncoder, TextMatchingD, TextToImageG
 from ganforge.objectives.matching import (
@@ -52,7 +53,7 @@ class TextToImageFamily(Family):
 
     @classmethod
     def check(cls, cfg) -> None:
-        if cfg.data.name != NAME:
+        if not data_set_of(cfg).captioned:
             raise ValueError(f"train.family=text2image needs captions: data.name={NAME}, got "
                              f"data.name={cfg.data.name}")
         if cfg.model.arch != "dcgan":
@@ -106,6 +107,13 @@ class TextToImageFamily(Family):
         key = cap.labels * 9 + cap.bins[:, 0] * 3 + cap.bins[:, 1]  # what a caption states
         self.text.requires_grad_(True)
         loss = torch.zeros(())
+        # minutes before the first training step: a bar of its own (the main process's)
+        bar = None
+        if self.cfg.train.progress and self.rank == 0:
+            from tqdm import tqdm
+
+            bar = tqdm(total=t.pretrain_steps, desc="text encoder pre-training", unit="step",
+                       leave=False, dynamic_ncols=True)
         for _ in range(t.pretrain_steps):
             idx = torch.randint(len(cap.images), (PRETRAIN_BATCH,), generator=g)
             which = torch.randint(cap.tokens.shape[1], (PRETRAIN_BATCH,), generator=g)
@@ -116,6 +124,10 @@ class TextToImageFamily(Family):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
         self.text.requires_grad_(self.joint)
         self.text_ready = True
         return float(loss.detach())
@@ -231,7 +243,7 @@ class TextToImageFamily(Family):
 
     def text_inputs(self, text: str, n: int, seed: int) -> dict[str, torch.Tensor]:
         """n draws for one caption (refused with the nearest words if any word is unknown)."""
-        tokens = VOCAB.encode(text)
+        tokens = read_caption(text)
         z = torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(seed))
         return {"z": z, "tokens": tokens.expand(n, -1)}
 

@@ -26,19 +26,20 @@ no discriminator; train.d_steps must be 1) and `g_step` takes one Adam step of E
 Samples are the EMA decoder's means G(z) = 2 E[b|z] - 1, z ~ p(z) (grey images; the pixels'
 coin flips are not drawn, as usual). `reconstruct(x)` decodes the posterior mean;
 `log_likelihood(x, k)` is the IWAE estimate L_k of log p(x) (`ganforge eval RUN --metrics
-iwae_ll`).
+iwae_ll`); `elbo(x)` the ELBO on held-out images, part of a VAE run's default `ganforge eval`.
 """
 
 from __future__ import annotations
 
 import torch
 
-from ganforge.data.toy import TOYS
+from ganforge.data import data_set_of
 from ganforge.families.base import EMA, NoiseFamily, ema_copy, make_adam, make_scheduler
 from ganforge.nets.vae import build_vae_nets
 from ganforge.objectives.likelihood import (
     bernoulli_log_likelihood,
     binarise,
+    gaussian_kl,
     iwae_bound,
     log_importance_weights,
     negative_elbo,
@@ -55,7 +56,7 @@ def check_vae_config(cfg, family: str) -> None:
     if model.arch != "dcgan":
         raise ValueError(f"train.family={family} builds its encoder and decoder from the DCGAN "
                          f"nets: set model.arch=dcgan (got {model.arch})")
-    if cfg.data.name in TOYS:
+    if data_set_of(cfg).points:
         raise ValueError(f"train.family={family} models images; data.name={cfg.data.name} is a "
                          f"toy set of points: use mnist5k, stacked or another image set")
     if model.num_classes or model.head != "plain" or model.latent_code:
@@ -141,5 +142,25 @@ class VAEFamily(NoiseFamily):
                 log_w.append(log_importance_weights(log_px.view(size, len(b)), z, m, lv))
             bounds.append(iwae_bound(torch.cat(log_w)))
         return torch.cat(bounds).cpu()
+
+    @torch.no_grad()
+    def elbo(self, x: torch.Tensor, generator: torch.Generator, chunk: int = 500) -> torch.Tensor:
+        """The ELBO per image under the EMA nets, (N,): for b a binarisation of x drawn from
+        `generator` and one z = mu + sigma eps ~ q(z|b), eps from `generator`,
+
+            ELBO(b) = log p(b|z) - KL(q(z|b) || p(z))     (the KL in closed form)
+
+        an unbiased estimate of E_q[log p(b|z)] - KL <= log p(b): the training objective on
+        held-out images, one decoder pass each (L_1 of log_likelihood, with the exact KL)."""
+        bits = binarise(x, generator)
+        eps = torch.randn(len(bits), self.z_dim, generator=generator)
+        values = []
+        for start in range(0, len(bits), chunk):
+            b = bits[start : start + chunk].to(self.device)
+            mu, logvar = self.E_ema(2.0 * b - 1.0)
+            z = reparameterise(mu, logvar, eps[start : start + chunk].to(self.device))
+            log_px = bernoulli_log_likelihood(b, self.G_ema.logits(z))
+            values.append((log_px - gaussian_kl(mu, logvar)).float().cpu())
+        return torch.cat(values)
 
     # -- pictures --------------------------------------------------------------------------------

@@ -115,3 +115,37 @@ def novelty(samples: Sequence[Tokens], training: Sequence[Tokens]) -> float:
     """The share of samples that are no training sequence."""
     seen = {tuple(t) for t in training}
     return sum(tuple(s) not in seen for s in samples) / len(samples)
+
+
+def corpus_bleu(hypotheses: Sequence[Tokens], references: Sequence[Sequence[Tokens]],
+                order: int = 4) -> float:
+    """Corpus BLEU-`order` (Papineni et al. 2002, as multi-bleu.perl and the style-transfer
+    papers compute it): hypothesis i is scored against its own references[i] (one or more),
+    counts are pooled over the corpus before the precisions are taken, no smoothing:
+
+        p_n = sum_i sum_g min(c_i(g), max_{r in R_i} c_r(g)) / sum_i sum_g c_i(g)
+        BP  = 1 if c > r else exp(1 - r / c),  c = sum_i |h_i|, r = sum_i |r*_i| (the reference
+              length closest to |h_i|, the shorter on a tie)
+        BLEU = BP * exp(1/N sum_{n=1..N} log p_n), and 0 when some p_n is 0.
+    """
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference sets")
+    matched, total = [0] * (order + 1), [0] * (order + 1)
+    hyp_length = ref_length = 0
+    for hypothesis, refs in zip(hypotheses, references):
+        if not refs:
+            raise ValueError("every hypothesis needs at least one reference")
+        hyp_length += len(hypothesis)
+        ref_length += closest_length(sorted(len(r) for r in refs), len(hypothesis))
+        for n in range(1, order + 1):
+            best: Counter = Counter()
+            for ref in refs:
+                best |= ngrams(ref, n)  # the maximum count of each n-gram over the references
+            counts = ngrams(hypothesis, n)
+            matched[n] += sum(min(c, best[g]) for g, c in counts.items())
+            total[n] += sum(counts.values())
+    if hyp_length == 0 or any(matched[n] == 0 for n in range(1, order + 1)):
+        return 0.0
+    logs = math.fsum(math.log(matched[n] / total[n]) for n in range(1, order + 1))
+    brevity = 1.0 if hyp_length > ref_length else math.exp(1 - ref_length / hyp_length)
+    return brevity * math.exp(logs / order)

@@ -264,11 +264,17 @@ def divergence_checks(
     steps: int = 800,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    starting: Callable[[str], None] | None = None,
 ) -> list[dict]:
-    """Every f-divergence estimate (in F_DIVERGENCES order) followed by the W1 estimate."""
-    results = [
-        estimate_f_divergence(name, p, q, steps=steps, seed=seed, device=device)
-        for name in F_DIVERGENCES
-    ]
-    results.append(estimate_w1(p, q, steps=steps, seed=seed, device=device))
+    """Every f-divergence estimate (in F_DIVERGENCES order) followed by the W1 estimate;
+    `starting(name)` is called before each (a progress bar's hook)."""
+    results = []
+    for name in (*F_DIVERGENCES, "w1"):
+        if starting is not None:
+            starting(name)
+        if name == "w1":
+            results.append(estimate_w1(p, q, steps=steps, seed=seed, device=device))
+        else:
+            results.append(estimate_f_divergence(name, p, q, steps=steps, seed=seed,
+                                                 device=device))
     return results

@@ -250,16 +250,26 @@ def read_state(folder: Path) -> dict[str, Any]:
     return read_checkpoint(folder, with_state=False)[0]
 
 
+EDITED = "config.yaml no longer describes the run that wrote the checkpoint (edited or emptied?)"
+
+
 def _load_nets(family, tensors: dict[str, torch.Tensor]) -> None:
+    saved = sorted({k.split("/", 1)[0] for k in tensors} - {"extra"})
+    if set(family.nets) - set(saved):
+        raise CheckpointError(f"the checkpoint holds the nets {', '.join(saved)}, but this config's "
+                              f"family ({family.name}) has {', '.join(sorted(family.nets))}: "
+                              f"{EDITED}")
     for name, net in family.nets.items():
         prefix = f"{name}/"
         sd = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
         try:
             unwrap(net).load_state_dict(sd)
         except RuntimeError as err:
-            raise CheckpointError(
-                f"the checkpoint's {name} does not fit this config's network: {err}"
-            ) from err
+            # torch's message lists every key over many lines: one line, cut short
+            detail = " ".join(line.strip() for line in str(err).splitlines()[1:] if line.strip())
+            detail = detail if len(detail) <= 160 else detail[:157] + "..."
+            raise CheckpointError(f"the checkpoint's {name} does not fit this config's network "
+                                  f"({detail}): {EDITED}") from err
     extra = {k[len("extra/"):]: v for k, v in tensors.items() if k.startswith("extra/")}
     family.load_extra_state(extra)
 

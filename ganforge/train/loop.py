@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from ganforge.config import RESUMABLE_KEYS, Config, config_diff, load_saved_config, save_config
-from ganforge.data.fingerprint import fingerprint, warn_if_changed
+from ganforge.data.fingerprint import changes
 from ganforge.families import build_family, load_data
 from ganforge.rundir import RunDir, RunInterrupted, RunLock
 from ganforge.train import checkpoint, distributed, speed
@@ -180,8 +180,10 @@ def check_new_run_dir(run: RunDir, cfg: Config) -> None:
                           "choose a new or empty --out (nothing there was changed)")
 
 
-def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
-    """Train `cfg` into `run_dir`, or continue the run there when `resume`."""
+def train(cfg: Config, run_dir: Path | str, resume: bool = False,
+          changed_data: bool = False) -> Path:
+    """Train `cfg` into `run_dir`, or continue the run there when `resume` (`changed_data`: even
+    when a data file it read has changed since it started)."""
     validate(cfg)
     if cfg.data.path:  # the same folder wherever the run is later resumed or evaluated from
         cfg = copy.deepcopy(cfg)
@@ -209,19 +211,20 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False) -> Path:
                 checkpoint.remove_temporaries(folder)
             if not resume:
                 run.metrics.unlink(missing_ok=True)  # this config's own run, restarted
-            remember_data(run, cfg, resume)
-        _train(cfg, run, resume, info, device, stop)
+        _train(cfg, run, resume, info, device, stop, changed_data)
     distributed.barrier(info)
     distributed.teardown(info)
     return run.path
 
 
-def _train(cfg: Config, run: RunDir, resume: bool, info, device, stop: StopSignals) -> None:
+def _train(cfg: Config, run: RunDir, resume: bool, info, device, stop: StopSignals,
+           changed_data: bool = False) -> None:
     # Same seed on every process: identical initial weights and a shared noise stream,
     # of which each process takes its own slice (see Family.global_randn).
     t = cfg.train
     torch.manual_seed(cfg.seed)
     data = load_data(cfg, info.rank, info.world)
+    remember_data(run, data, resume, changed_data, write=info.main)  # every process refuses
     if cfg.speed.on_device:
         speed.move_data_(data.stream, device)
     family = build_family(cfg, data, device)
@@ -295,7 +298,8 @@ def _train(cfg: Config, run: RunDir, resume: bool, info, device, stop: StopSigna
                     if k != "step":
                         writer.add_scalar(k, v, done)
                 window_start, window_steps = time.perf_counter(), 0
-            if done % t.sample_every == 0 or done == t.steps:
+            # also at the first log step and on a stop: a run stopped early leaves a picture
+            if done % t.sample_every == 0 or done == t.steps or done == t.log_every or stopping:
                 save_snapshot(family, fixed, data, run.sample_grid(done))
             best = bool(tracked) and tracker.improves(tracked)
             if done % t.checkpoint_every == 0 or last or best:
@@ -313,15 +317,19 @@ def _train(cfg: Config, run: RunDir, resume: bool, info, device, stop: StopSigna
         writer.close()
 
 
-def remember_data(run: RunDir, cfg: Config, resume: bool) -> None:
-    """A new run notes its data folder's fingerprint; a resumed one warns if it changed."""
-    if not cfg.data.path:
-        return
-    folder = Path(cfg.data.path)
+def remember_data(run: RunDir, data, resume: bool, changed_data: bool = False,
+                  write: bool = True) -> None:
+    """A new run notes the fingerprint of every data file it reads (RUN/data.json); a resumed
+    one refuses to go on when one changed since, unless `changed_data` (then it warns)."""
     if resume:
-        warn_if_changed(run.data, folder)
-    elif folder.is_dir():
-        text = json.dumps(fingerprint(folder), indent=1)
+        found = changes(run.data, data.fingerprint)
+        if found and not changed_data:
+            raise ValueError(f"{'; '.join(found)}: resuming would train on other data; put it "
+                             "back, or resume with --force to go on with it as it is now")
+        for change in found if write else ():
+            print(f"ganforge: warning: {change}; going on with it (--force)", file=sys.stderr)
+    elif write and data.fingerprint["inputs"]:
+        text = json.dumps(data.fingerprint, indent=1)
         checkpoint.atomic_write(run.data, lambda p: p.write_text(text))
 
 

@@ -51,7 +51,7 @@ def results_untouched():
     """A smoke run must write to tmp_path only: no result file changed or added."""
     def digests():
         return {path: hashlib.sha1(path.read_bytes()).hexdigest()
-                for path in [*RESULTS.iterdir(), SHIPPED_WEIGHTS]}
+                for path in [*(p for p in RESULTS.rglob("*") if p.is_file()), SHIPPED_WEIGHTS]}
 
     before = digests()
     yield
@@ -313,3 +313,29 @@ def test_text2image(tmp_path):
     picture = tmp_path / "samples.png"
     run_benchmark("text2image", "--run", run, "--figure", picture)
     assert picture.stat().st_size > 0
+
+
+def test_style_transfer_scores_every_peer_of_a_tiny_corpus(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("style_transfer",
+                                                  ROOT / "benchmarks" / "style_transfer.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    words = {0: ["bad", "awful", "slow"], 1: ["good", "great", "quick"]}
+    data = tmp_path / "yelp"
+    (data / "peers").mkdir(parents=True)
+    for s in (0, 1):
+        lines = [f"the {w} food ." for w in words[s] for _ in range(4)]
+        (data / f"sentiment.train.{s}").write_text("\n".join(lines) + "\n")
+        tests = [f"the {w} food ." for w in words[s]]
+        (data / f"sentiment.test.{s}").write_text("\n".join(tests) + "\n")
+        flipped = [f"{t}\tthe {w} food ." for t, w in zip(tests, words[1 - s])]
+        (data / f"reference.{s}").write_text("\n".join(flipped) + "\n")
+        for name in (*module.PEERS, *module.EXTRA_HUMANS):
+            (data / "peers" / f"sentiment.test.{s}.{name}").write_text("\n".join(flipped) + "\n")
+    run_benchmark("style_transfer", "--data", data, "--results", tmp_path / "peers.json")
+    rows = {r["system"]: r["both"] for r in json.loads((tmp_path / "peers.json").read_text())["rows"]}
+    assert set(rows) == {"copy the input", "human (Li et al.)", *module.PEERS}
+    assert rows["dual_rl"]["acc"] == 100.0 and abs(rows["dual_rl"]["ref_bleu"] - 100.0) < 1e-9
+    assert rows["copy the input"]["acc"] == 0.0 and rows["copy the input"]["self_bleu"] == 100.0

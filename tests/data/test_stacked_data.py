@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from ganforge.config import load_config
-from ganforge.data import build_data
-from ganforge.data.stacked import StackedStream, load_digits, stacked_images
+from ganforge.data.stacked import load_digits, stacked_images
+from ganforge.data.streams import StackedStream
+from ganforge.validate import validate
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def test_two_processes_see_one_process_batch(digits):
     assert torch.equal(one[0::2], ranks[0]) and torch.equal(one[1::2], ranks[1])
 
 
-def test_build_data_refuses_one_channel():
+def test_the_config_check_refuses_one_channel():
     cfg = load_config("stacked-dcgan", {"data.channels": 1})
     with pytest.raises(ValueError, match=r"data\.channels=3"):
-        build_data(cfg)
+        validate(cfg)

@@ -15,7 +15,8 @@ from safetensors.torch import load_file
 
 from ganforge.api import load_run
 from ganforge.config import load_config, preset_names
-from ganforge.data import IMAGE_SETS
+from ganforge.data import data_set_of
+from ganforge.data.sets.images import ImageData
 from ganforge.families import BEGANFamily, GANFamily, build_family, load_data
 from ganforge.nets.began import BEGANDiscriminator, BEGANGenerator
 from ganforge.run import build
@@ -32,7 +33,7 @@ def image_presets() -> list[str]:
     names = []
     for name in preset_names():
         cfg = load_config(name)
-        if cfg.data.name in IMAGE_SETS and cfg.train.family in ("gan", "began"):
+        if cfg.train.family in ("gan", "began") and isinstance(data_set_of(cfg), ImageData):
             names.append(name)
     return names
 

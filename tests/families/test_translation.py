@@ -106,7 +106,7 @@ def test_sample_cli_refuses_a_class_for_a_translation_run(pix2pix_run, tmp_path,
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--interpolate"], "--interpolate walks between two noise vectors; a translation run has none"),
+    (["--interpolate"], "--interpolate is for runs that draw from noise"),
     (["-n", "8", "--out", "strips.npz"], "a translation run writes its test translations as one grid"),
 ])
 def test_sample_cli_refuses_noise_outputs_for_a_translation_run(pix2pix_run, tmp_path, capsys,

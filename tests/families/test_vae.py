@@ -5,6 +5,7 @@ samples, reconstructs, interpolates and scores them, refusing what they cannot d
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import warnings
@@ -179,3 +180,35 @@ def test_validation_names_the_key(preset, key, message):
 
     with pytest.raises(ValueError, match=message.replace(".", r"\.")):
         validate(load_config(preset, parse_set([key])))
+
+
+def test_the_elbo_of_a_coin_flip_decoder_is_minus_784_ln2_minus_the_kl(vae_run):
+    """E_ema(x) = (mu, 0) and logits 0 (every pixel a fair coin): log p(b|z) = -784 ln 2 for
+    any 28x28 b and z, and KL(N(mu, I) || N(0, I)) = |mu|^2 / 2 = 8 * 0.5^2 / 2 = 1 (z_dim 8)."""
+    family = load_run(vae_run).family
+    images = held_out_images(load_run(vae_run))[:5]
+
+    class Encoder(torch.nn.Module):
+        def forward(self, x):
+            return torch.full((len(x), 8), 0.5), torch.zeros(len(x), 8)
+
+    family.E_ema = Encoder()
+    family.G_ema.logits = lambda z: torch.zeros(len(z), 1, 28, 28)
+    elbo = family.elbo(images, torch.Generator().manual_seed(0))
+    assert torch.allclose(elbo, torch.full((5,), -784 * math.log(2) - 1.0), rtol=1e-6)
+
+
+def test_a_vae_runs_default_eval_includes_the_held_out_elbo(vae_run):
+    proc = ganforge("eval", vae_run, "--n", "300", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert {"fid", "elbo", "elbo_se"} <= result["metrics"].keys()
+    assert result["protocol"]["elbo"]["held_out"] == 1000
+    # a lower bound of log p(b) in nats: 120 tiny steps sit between the coin flip and zero
+    assert -784 * math.log(2) < result["metrics"]["elbo"] < 0
+    assert 0 < result["metrics"]["elbo_se"] < 5
+    # the IWAE bound stays on request, and a named metric list is what is computed
+    named = json.loads(ganforge("eval", vae_run, "--metrics", "iwae_ll,elbo", "--iwae-k", "2",
+                                "--json").stdout)
+    assert named["metrics"].keys() == {"iwae_ll", "iwae_ll_se", "elbo", "elbo_se"}
+    assert named["metrics"]["elbo"] == result["metrics"]["elbo"]  # the same seed's draws

@@ -138,10 +138,10 @@ def test_ema_is_the_lerp_of_the_parameters_and_copies_the_buffers():
     ema = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
     model(torch.randn(8, 3))  # moves the running statistics off their start
     before = [p.clone() for p in ema.parameters()]
-    EMA([(ema, model)], SimpleNamespace(ema=0.9, ema_start=0)).update(step=0)
+    EMA([(ema, model)], SimpleNamespace(ema=0.9, ema_start=0, ema_rampup=0.0)).update(step=0)
     for old, new, target in zip(before, ema.parameters(), model.parameters()):
         assert (new - (0.9 * old + 0.1 * target)).abs().max() < 1e-6
     for b_ema, b in zip(ema.buffers(), model.buffers()):
         assert torch.equal(b_ema, b)
-    EMA([(ema, model)], SimpleNamespace(ema=0.9, ema_start=1)).update(step=0)  # a copy
+    EMA([(ema, model)], SimpleNamespace(ema=0.9, ema_start=1, ema_rampup=0.0)).update(step=0)  # a copy
     assert all(torch.equal(a, b) for a, b in zip(ema.parameters(), model.parameters()))

@@ -83,6 +83,7 @@ def test_two_trainings_in_one_folder_then_ctrl_c_then_resume(tmp_path):
     stopped = checkpoint.read_state(run / "checkpoint")["step"]
     rows = [json.loads(r) for r in (run / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["step"] == stopped  # the last step is both logged and saved
+    assert (run / "samples" / f"step_{stopped:07d}.png").is_file()  # and drawn
     proc = ganforge("train", "--resume", str(run), "--set", f"train.steps={stopped + 3}")
     assert proc.returncode == 0, proc.stderr
     assert checkpoint.read_state(run / "checkpoint")["step"] == stopped + 3
@@ -211,7 +212,8 @@ def test_a_folder_run_keeps_its_absolute_data_path_and_notices_a_changed_folder(
     assert proc.returncode == 0, proc.stderr
     saved = load_config(str(tmp_path / "run" / "config.yaml"))
     assert saved.data.path == str(folder)  # absolute: eval from anywhere reads the same data
-    assert json.loads((tmp_path / "run" / "data.json").read_text())["files"] == 20
+    [saved_input] = json.loads((tmp_path / "run" / "data.json").read_text())["inputs"]
+    assert (saved_input["path"], saved_input["files"]) == (str(folder), 20)
     Image.new("RGB", (32, 32)).save(folder / "new.png")
     proc = ganforge("sample", str(tmp_path / "run"), "-n", "4", "--out", str(tmp_path / "s.png"))
     assert proc.returncode == 0, proc.stderr

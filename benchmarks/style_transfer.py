@@ -1,0 +1,131 @@
+"""Text style transfer on the Yelp sentiment benchmark, every row scored by the same code
+(ganforge.metrics.style): the published systems' rewrites of the 1,000 test sentences in
+../shared/data/yelp/peers, the copy-the-input row and the human rewrites.
+
+    python benchmarks/style_transfer.py --data ../shared/data/yelp \
+        --results benchmarks/results/style_transfer/peers.json
+
+Per system and direction (negative -> positive rewrites sentiment.test.0, positive -> negative
+sentiment.test.1), then over both (the 1,000 sentences): style accuracy (%), ref-BLEU against
+Li et al.'s one human rewrite, multi-BLEU against all four human rewrites (reference.D plus
+human1..3), self-BLEU against the sources, perplexity of the rewrites under the trigram model of
+the training sentences, and G = sqrt(accuracy x ref-BLEU). Also the classifier's accuracy on the
+test sources themselves (read as their own style), and the seconds each stage took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from ganforge.data.text_styles import load_style_corpus, read_pairs, tokenize
+from ganforge.metrics.ngram_lm import KneserNeyLM
+from ganforge.metrics.style import StyleClassifier, style_accuracy, transfer_scores
+from ganforge.train.checkpoint import atomic_write
+
+#: the published systems in peers/, by file suffix, in the order of the table
+PEERS = ("cross_aligned", "style_embedding", "multi_decoder", "template_based", "retrieve_only",
+         "delete_only", "delete_and_retrieve", "unpaired_rl", "unsuper_mt", "back_translation",
+         "dual_rl")
+EXTRA_HUMANS = ("human1", "human2", "human3")
+
+
+def rewrites_of(path: Path, sources: list[list[str]]) -> list[list[str]]:
+    """The tokenised rewrites in a `source<TAB>rewrite` file, checked against the sources."""
+    pairs = read_pairs(path)
+    if len(pairs) != len(sources):
+        raise SystemExit(f"{path} has {len(pairs)} lines for {len(sources)} test sentences")
+    return [tokenize(rewrite) for _, rewrite in pairs]
+
+
+def pooled(per_direction: list[dict], sizes: list[int]) -> dict:
+    """Both directions as one set of 1,000: accuracies weighted by size; BLEU and perplexity
+    are pooled from the directions' corpora in `score_both`, so only acc and g here."""
+    total = sum(sizes)
+    return {"acc": sum(d["acc"] * n for d, n in zip(per_direction, sizes)) / total}
+
+
+def score_system(name: str, rewrites: list[list[list[str]]], corpus, classifier, lm,
+                 all_refs) -> dict:
+    rows = {}
+    for style in (0, 1):
+        rows[f"{style}->{1 - style}"] = transfer_scores(
+            rewrites[style], corpus.test[style], 1 - style, classifier, lm,
+            [[r] for r in corpus.references[style]], all_refs[style])
+    both_rewrites = rewrites[0] + rewrites[1]
+    both = transfer_scores(both_rewrites, corpus.test[0] + corpus.test[1], 0, classifier, lm,
+                           [[r] for r in corpus.references[0] + corpus.references[1]],
+                           all_refs[0] + all_refs[1])
+    both["acc"] = pooled(list(rows.values()), [len(rewrites[0]), len(rewrites[1])])["acc"]
+    both["g"] = math.sqrt(both["acc"] * both["ref_bleu"])
+    rows["both"] = both
+    return {"system": name, **rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/yelp"))
+    parser.add_argument("--prefix", default="sentiment")
+    parser.add_argument("--results", type=Path, help="write the rows as JSON here")
+    args = parser.parse_args(argv)
+
+    seconds = {}
+    began = time.perf_counter()
+    corpus = load_style_corpus(args.data, args.prefix)
+    seconds["load"] = time.perf_counter() - began
+    began = time.perf_counter()
+    classifier = StyleClassifier().fit(*corpus.train)
+    seconds["classifier"] = time.perf_counter() - began
+    began = time.perf_counter()
+    lm = KneserNeyLM(corpus.train[0] + corpus.train[1], order=3)
+    seconds["lm"] = time.perf_counter() - began
+    source_accuracy = {f"test.{s}": 100 * style_accuracy(classifier, corpus.test[s], s)
+                       for s in (0, 1)}
+
+    peers = args.data / "peers"
+    all_refs = []
+    for style in (0, 1):
+        extra = [rewrites_of(peers / f"{args.prefix}.test.{style}.{h}", corpus.test[style])
+                 for h in EXTRA_HUMANS]
+        all_refs.append([[ref, *(e[i] for e in extra)]
+                         for i, ref in enumerate(corpus.references[style])])
+
+    began = time.perf_counter()
+    systems = {"copy the input": [corpus.test[0], corpus.test[1]],
+               "human (Li et al.)": [list(corpus.references[0]), list(corpus.references[1])]}
+    for name in PEERS:
+        systems[name] = [rewrites_of(peers / f"{args.prefix}.test.{s}.{name}", corpus.test[s])
+                         for s in (0, 1)]
+    rows = [score_system(name, rewrites, corpus, classifier, lm, all_refs)
+            for name, rewrites in systems.items()]
+    seconds["scoring"] = time.perf_counter() - began
+
+    result = {"data": str(args.data.resolve()), "classifier": classifier.protocol(),
+              "classifier_accuracy_on_sources": source_accuracy,
+              "lm": f"interpolated Kneser-Ney trigram (D = {lm.discount}) of the "
+                    f"{len(corpus.train[0]) + len(corpus.train[1])} training sentences, "
+                    f"vocabulary {len(lm.vocab)}",
+              "bleu": "corpus BLEU-4, no smoothing; ref: Li et al.'s rewrite; multi: it and "
+                      "human1..3", "tokenisation": "ganforge.data.text_styles.tokenize",
+              "seconds": seconds, "rows": rows}
+    print(f"classifier on the test sources: {source_accuracy}; seconds: "
+          f"{ {k: round(v, 1) for k, v in seconds.items()} }", file=sys.stderr)
+    print(f"{'system':22s} {'acc':>6s} {'refBLEU':>8s} {'multi':>6s} {'selfBLEU':>8s} "
+          f"{'PPL':>6s} {'G':>6s}")
+    for row in rows:
+        b = row["both"]
+        print(f"{row['system']:22s} {b['acc']:6.1f} {b['ref_bleu']:8.1f} {b['multi_bleu']:6.1f} "
+              f"{b['self_bleu']:8.1f} {b['ppl']:6.0f} {b['g']:6.1f}")
+    if args.results:
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(result, indent=1) + "\n"
+        atomic_write(args.results, lambda p: p.write_text(text))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

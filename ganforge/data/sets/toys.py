@@ -1,0 +1,60 @@
+"""Toy distributions whose densities are known (ganforge.data.toy), and point clouds of one's
+own (data.name=points, data.path=FILE.csv; ganforge.data.points): fresh samples every step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ganforge.data.sets.base import Data, DataSet, needs_path
+from ganforge.data.streams import ToyStream
+
+POINTS_FILE = "FILE.csv (one point x0,x1 a line)"
+
+
+class ToyData(DataSet):
+    """One of ganforge.data.toy's distributions: ring8, grid25, mog1d, gauss1d, spiral."""
+
+    kind, points, scoring = "samples", True, "toy"
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def distribution(self, cfg):
+        from ganforge.data.toy import load_toy
+
+        return load_toy(self.name)
+
+    def build(self, cfg, rank: int = 0, world: int = 1) -> Data:
+        dist = self.distribution(cfg)
+        stream = ToyStream(dist, cfg.data.batch_size, cfg.seed, rank, world)
+        return Data(stream, "toy", (dist.dim,), toy=dist)
+
+
+class PointCloud(ToyData):
+    """data.name=points: each point of a CSV file the centre of N(c_k, 0.05^2 I)."""
+
+    def __init__(self):
+        super().__init__("points")
+
+    def reads(self, cfg) -> set[str]:
+        return {"data.path"}
+
+    def check(self, cfg) -> None:
+        needs_path(cfg, POINTS_FILE)
+
+    def distribution(self, cfg):
+        from ganforge.data.points import load_points
+
+        return load_points(cfg.data.path)
+
+    def files(self, cfg) -> list[Path]:
+        return [Path(cfg.data.path).expanduser()]
+
+    def protocol(self, cfg) -> str:
+        return f"points:{cfg.data.path}"
+
+
+def data_sets() -> list[DataSet]:
+    from ganforge.data.toy import TOYS
+
+    return [*(ToyData(name) for name in TOYS), PointCloud()]
