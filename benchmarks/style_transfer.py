@@ -5,6 +5,10 @@
     python benchmarks/style_transfer.py --data ../shared/data/yelp \
         --results benchmarks/results/style_transfer/peers.json
 
+The last row is ganforge's untrained first guess (ganforge.data.style_markers): every style
+marker of a source (salience >= --gamma) replaced by the other style's marker of the most
+similar contexts.
+
 Per system and direction (negative -> positive rewrites sentiment.test.0, positive -> negative
 sentiment.test.1), then over both (the 1,000 sentences): style accuracy (%), ref-BLEU against
 Li et al.'s one human rewrite, multi-BLEU against all four human rewrites (reference.D plus
@@ -22,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from ganforge.data.style_markers import marker_lexicon, rewrite
 from ganforge.data.text_styles import load_style_corpus, read_pairs, tokenize
 from ganforge.metrics.ngram_lm import KneserNeyLM
 from ganforge.metrics.style import StyleClassifier, style_accuracy, transfer_scores
@@ -71,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/yelp"))
     parser.add_argument("--prefix", default="sentiment")
     parser.add_argument("--results", type=Path, help="write the rows as JSON here")
+    parser.add_argument("--gamma", type=float, default=5.0,
+                        help="salience threshold of the lexicon row's style markers")
     args = parser.parse_args(argv)
 
     seconds = {}
@@ -100,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in PEERS:
         systems[name] = [rewrites_of(peers / f"{args.prefix}.test.{s}.{name}", corpus.test[s])
                          for s in (0, 1)]
+    started = time.perf_counter()
+    lexicon = marker_lexicon(corpus.train, args.gamma)
+    seconds["lexicon"] = time.perf_counter() - started
+    systems[f"ganforge lexicon (gamma {args.gamma:g})"] = [
+        [rewrite(x, lexicon[s]) for x in corpus.test[s]] for s in (0, 1)]
     rows = [score_system(name, rewrites, corpus, classifier, lm, all_refs)
             for name, rewrites in systems.items()]
     seconds["scoring"] = time.perf_counter() - began
