@@ -80,7 +80,8 @@ class Session:
     def _build(self, settings: dict) -> None:
         """A new game from the seed, as train/loop.py starts one (seed, data, then nets)."""
         cfg = controls.config_for(settings)
-        validate(cfg)
+        # drawn points stay in memory until "save as run" writes the file data.name=points reads
+        validate(cfg, check_data=settings["data"] != "drawn")
         if settings["data"] == "drawn" and self.drawn is None:
             raise ExploreError("data=drawn: draw some points on the canvas first")
         old = self.settings

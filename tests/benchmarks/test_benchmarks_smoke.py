@@ -326,7 +326,7 @@ def test_style_transfer_scores_every_peer_of_a_tiny_corpus(tmp_path):
     data = tmp_path / "yelp"
     (data / "peers").mkdir(parents=True)
     for s in (0, 1):
-        lines = [f"the {w} food ." for w in words[s] for _ in range(4)]
+        lines = [f"the {w} food ." for w in words[s] for _ in range(6)]  # markers: >= 5 each
         (data / f"sentiment.train.{s}").write_text("\n".join(lines) + "\n")
         tests = [f"the {w} food ." for w in words[s]]
         (data / f"sentiment.test.{s}").write_text("\n".join(tests) + "\n")
@@ -336,6 +336,8 @@ def test_style_transfer_scores_every_peer_of_a_tiny_corpus(tmp_path):
             (data / "peers" / f"sentiment.test.{s}.{name}").write_text("\n".join(flipped) + "\n")
     run_benchmark("style_transfer", "--data", data, "--results", tmp_path / "peers.json")
     rows = {r["system"]: r["both"] for r in json.loads((tmp_path / "peers.json").read_text())["rows"]}
-    assert set(rows) == {"copy the input", "human (Li et al.)", *module.PEERS}
+    assert set(rows) == {"copy the input", "human (Li et al.)", *module.PEERS,
+                         "ganforge lexicon (gamma 5)"}
+    assert_finite(rows["ganforge lexicon (gamma 5)"], ["acc", "ref_bleu", "self_bleu", "ppl", "g"])
     assert rows["dual_rl"]["acc"] == 100.0 and abs(rows["dual_rl"]["ref_bleu"] - 100.0) < 1e-9
     assert rows["copy the input"]["acc"] == 0.0 and rows["copy the input"]["self_bleu"] == 100.0

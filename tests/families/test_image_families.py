@@ -251,6 +251,7 @@ def test_sample_cli_on_a_clustered_run_and_an_out_of_range_class(tmp_path, image
     size, pad = 28, 2  # 5 x 5; one row per cluster would be 7 rows of 4
     assert np.asarray(Image.open(out)).shape == (5 * (size + pad) + pad, 5 * (size + pad) + pad)
     assert main(["sample", str(tmp_path / "run"), "--class", "3", "-n", "4",
-                 "--out", str(out)]) == 0
+                 "--out", str(tmp_path / "threes.png")]) == 0
     assert main(["sample", str(tmp_path / "run"), "--class", "4", "-n", "4",
-                 "--out", str(out)]) == 2
+                 "--out", str(tmp_path / "fours.png")]) == 2
+    assert not (tmp_path / "fours.png").exists()

@@ -240,4 +240,5 @@ def test_a_jointly_trained_sentence_encoder_is_refused_on_several_processes(tmp_
     assert proc.returncode != 0
     refusals = [line for line in proc.stderr.splitlines()
                 if line.startswith("ganforge train: error: text2image.encoder=joint")]
-    assert len(refusals) == 2 and "use text2image.encoder=frozen" in refusals[0], proc.stderr[-3000:]
+    # the first process to refuse ends the launch, so the other may be stopped before it prints
+    assert refusals and "use text2image.encoder=frozen" in refusals[0], proc.stderr[-3000:]
