@@ -36,7 +36,8 @@ class Data:
     tokens: Any = None  # token sequences: vocabulary, held-out set, oracle (data.tokens.TokenSet)
     captions: Any = None  # captioned digits: vocabulary, cut points (data.captions)
     corpus: Any = None  # two-style text: the tokenised sentences (data.text_styles.StyleCorpus)
-    fingerprint: dict = field(default_factory=dict)  # of the files it read (data.fingerprint)
+    #: of the files it read (data.fingerprint); none for data built by hand
+    fingerprint: dict = field(default_factory=lambda: {"inputs": []})
 
 
 class DataSet:
