@@ -10,6 +10,8 @@ from ganforge.data.streams import TensorStream
 
 
 class TokenData(DataSet):
+    """data.name=names: the 1990 US census surnames of the `names` package, characters."""
+
     kind, scoring = "tokens", "tokens"
 
     def __init__(self, name: str):
@@ -17,6 +19,13 @@ class TokenData(DataSet):
 
     def reads(self, cfg) -> set[str]:
         return {"seq.length", "seq.test_share"}
+
+    def check(self, cfg) -> None:
+        import importlib.util
+
+        if importlib.util.find_spec("names") is None:
+            raise ValueError("data.name=names needs the `names` package (US census name lists): "
+                             "pip install 'ganforge[text]'")
 
     def load(self, cfg):
         from ganforge.data.tokens import names_data
