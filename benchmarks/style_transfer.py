@@ -47,13 +47,6 @@ def rewrites_of(path: Path, sources: list[list[str]]) -> list[list[str]]:
     return [tokenize(rewrite) for _, rewrite in pairs]
 
 
-def pooled(per_direction: list[dict], sizes: list[int]) -> dict:
-    """Both directions as one set of 1,000: accuracies weighted by size; BLEU and perplexity
-    are pooled from the directions' corpora in `score_both`, so only acc and g here."""
-    total = sum(sizes)
-    return {"acc": sum(d["acc"] * n for d, n in zip(per_direction, sizes)) / total}
-
-
 def score_system(name: str, rewrites: list[list[list[str]]], corpus, classifier, lm,
                  all_refs) -> dict:
     rows = {}
@@ -65,7 +58,10 @@ def score_system(name: str, rewrites: list[list[list[str]]], corpus, classifier,
     both = transfer_scores(both_rewrites, corpus.test[0] + corpus.test[1], 0, classifier, lm,
                            [[r] for r in corpus.references[0] + corpus.references[1]],
                            all_refs[0] + all_refs[1])
-    both["acc"] = pooled(list(rows.values()), [len(rewrites[0]), len(rewrites[1])])["acc"]
+    # over both directions each rewrite is scored for its own target style; BLEU and perplexity
+    # are pooled over the 1,000 above
+    both["acc"] = (rows["0->1"]["acc"] * len(rewrites[0])
+                   + rows["1->0"]["acc"] * len(rewrites[1])) / len(both_rewrites)
     both["g"] = math.sqrt(both["acc"] * both["ref_bleu"])
     rows["both"] = both
     return {"system": name, **rows}

@@ -70,20 +70,14 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from ganforge.api import evaluate, load_run
-    from ganforge.cli_flags import IWAE_BYTES, check_best, check_flags, check_memory, eval_bytes
-    from ganforge.eval.tokens import check_temperature
+    from ganforge.api import evaluate
+    from ganforge.cli_flags import IWAE_BYTES, check_memory, eval_bytes, load_checked
 
     if args.n is not None and args.n < 2:
         raise ValueError(f"--n must be at least 2 samples, got {args.n}")
     if args.iwae_k is not None and args.iwae_k < 1:
         raise ValueError(f"--iwae-k must be at least 1 importance sample, got {args.iwae_k}")
-    if args.temperature is not None:
-        check_temperature(args.temperature)
-    if args.best:
-        check_best(args.run)
-    run = load_run(args.run, device=args.device, best=args.best)
-    check_flags("eval", args, run)  # every flag this run would ignore is refused here
+    run = load_checked("eval", args)  # every flag this run would ignore is refused here
     if args.iwae_k is not None:
         check_memory("--iwae-k", args.iwae_k, IWAE_BYTES,
                      "the importance weights of a held-out image, kept until its bound")

@@ -132,6 +132,21 @@ def check_flags(verb: str, args, run) -> None:
                                      "leave it out")
 
 
+def load_checked(verb: str, args):
+    """The run of `args.run` for `verb`: the checks that need no run first (--temperature,
+    --best), then the run loaded, then every flag it would ignore refused."""
+    from ganforge.api import load_run
+    from ganforge.eval.tokens import check_temperature
+
+    if args.temperature is not None:
+        check_temperature(args.temperature)
+    if args.best:
+        check_best(args.run)
+    run = load_run(args.run, device=args.device, best=args.best)
+    check_flags(verb, args, run)
+    return run
+
+
 # ----------------------------------------------------------------------------- --best
 
 

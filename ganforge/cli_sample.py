@@ -10,14 +10,8 @@ from pathlib import Path
 def cmd_sample(args) -> int:
     import torch
 
-    from ganforge.api import load_run, sample
-    from ganforge.cli_flags import (
-        check_best,
-        check_disk,
-        check_flags,
-        refuse_existing,
-    )
-    from ganforge.eval.tokens import check_temperature
+    from ganforge.api import sample
+    from ganforge.cli_flags import check_disk, load_checked, refuse_existing
     from ganforge.sampling import (
         STREAMED_FORMS,
         check_grid,
@@ -31,12 +25,7 @@ def cmd_sample(args) -> int:
 
     if args.n is not None and args.n < 1:
         raise ValueError(f"-n must be at least 1, got {args.n}")
-    if args.temperature is not None:
-        check_temperature(args.temperature)
-    if args.best:
-        check_best(args.run)
-    run = load_run(args.run, device=args.device, best=args.best)
-    check_flags("sample", args, run)  # every flag this run would ignore is refused here
+    run = load_checked("sample", args)  # every flag this run would ignore is refused here
     if args.input:
         return sample_translations(run, args)
     args.n = DEFAULT_N if args.n is None else args.n

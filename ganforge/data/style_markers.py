@@ -27,10 +27,16 @@ Sentence = Sequence[str]
 OFFSETS = (-2, -1, 1, 2)
 
 
+def document_frequencies(sides: Sequence[Sequence[Sentence]]) -> list[Counter]:
+    """For each style, the number of its sentences that hold each word."""
+    return [Counter(w for sentence in side for w in set(sentence)) for side in sides]
+
+
 def salience(sides: Sequence[Sequence[Sentence]], smoothing: float = 1.0,
-             ) -> tuple[dict[str, float], dict[str, float]]:
-    """{word: salience(word, s)} for s = 0 and 1, over the words of style s."""
-    df = [Counter(w for sentence in side for w in set(sentence)) for side in sides]
+             df: list[Counter] | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """{word: salience(word, s)} for s = 0 and 1, over the words of style s (`df`: the
+    document frequencies, when already counted)."""
+    df = df or document_frequencies(sides)
     sizes = [len(side) for side in sides]
     return tuple({w: ((n + smoothing) / sizes[s]) / ((df[1 - s][w] + smoothing) / sizes[1 - s])
                   for w, n in df[s].items()} for s in (0, 1))
@@ -39,8 +45,8 @@ def salience(sides: Sequence[Sequence[Sentence]], smoothing: float = 1.0,
 def style_markers(sides: Sequence[Sequence[Sentence]], gamma: float = 5.0, min_count: int = 5,
                   ) -> tuple[set[str], set[str]]:
     """The marker words of style 0 and of style 1 (see the module docstring)."""
-    df = [Counter(w for sentence in side for w in set(sentence)) for side in sides]
-    scores = salience(sides)
+    df = document_frequencies(sides)
+    scores = salience(sides, df=df)
     return tuple({w for w, value in scores[s].items() if value >= gamma and df[s][w] >= min_count}
                  for s in (0, 1))
 

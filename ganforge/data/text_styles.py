@@ -141,7 +141,7 @@ def _references(found: dict[str, Path], folder: Path, style: int,
         raise ValueError(f"{path} has {len(pairs)} lines but the test file of style {style} has "
                          f"{len(sources)}: line i must rewrite test sentence i")
     for number, ((source, _), want) in enumerate(zip(pairs, sources), 1):
-        if tokenize(source) != [w for w in tokenize(" ".join(want))]:
+        if tokenize(source) != tokenize(" ".join(want)):
             raise ValueError(f"{path} line {number}: the source {source!r} is not test sentence "
                              f"{number} ({' '.join(want)!r})")
     return [tokenize(rewrite) for _, rewrite in pairs]
