@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
 
 from ganforge.data.style_markers import marker_lexicon, rewrite
 from ganforge.data.text_styles import load_style_corpus, read_pairs, tokenize
+from ganforge.eval.styles import rewrite_sentences, score_rewrites
 from ganforge.metrics.ngram_lm import KneserNeyLM
-from ganforge.metrics.style import StyleClassifier, style_accuracy, transfer_scores
+from ganforge.metrics.style import StyleClassifier, style_accuracy
 from ganforge.train.checkpoint import atomic_write
 
 #: the published systems in peers/, by file suffix, in the order of the table
@@ -48,23 +48,19 @@ def rewrites_of(path: Path, sources: list[list[str]]) -> list[list[str]]:
 
 
 def score_system(name: str, rewrites: list[list[list[str]]], corpus, classifier, lm,
-                 all_refs) -> dict:
-    rows = {}
-    for style in (0, 1):
-        rows[f"{style}->{1 - style}"] = transfer_scores(
-            rewrites[style], corpus.test[style], 1 - style, classifier, lm,
-            [[r] for r in corpus.references[style]], all_refs[style])
-    both_rewrites = rewrites[0] + rewrites[1]
-    both = transfer_scores(both_rewrites, corpus.test[0] + corpus.test[1], 0, classifier, lm,
-                           [[r] for r in corpus.references[0] + corpus.references[1]],
-                           all_refs[0] + all_refs[1])
-    # over both directions each rewrite is scored for its own target style; BLEU and perplexity
-    # are pooled over the 1,000 above
-    both["acc"] = (rows["0->1"]["acc"] * len(rewrites[0])
-                   + rows["1->0"]["acc"] * len(rewrites[1])) / len(both_rewrites)
-    both["g"] = math.sqrt(both["acc"] * both["ref_bleu"])
-    rows["both"] = both
-    return {"system": name, **rows}
+                 extra_refs) -> dict:
+    return {"system": name, **score_rewrites(rewrites, corpus, classifier, lm, extra_refs)}
+
+
+def run_rewrites(spec: str, corpus) -> tuple[str, list[list[list[str]]], float]:
+    """NAME=RUN: (NAME, the run's greedy rewrites of both test files, seconds they took)."""
+    from ganforge.run import load_run
+
+    name, _, path = spec.partition("=")
+    run = load_run(Path(path or name))
+    began = time.perf_counter()
+    rewrites = [rewrite_sentences(run.family, corpus.test[s], s) for s in (0, 1)]
+    return name, rewrites, time.perf_counter() - began
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, help="write the rows as JSON here")
     parser.add_argument("--gamma", type=float, default=5.0,
                         help="salience threshold of the lexicon row's style markers")
+    parser.add_argument("--run", action="append", default=[], metavar="NAME=RUN",
+                        help="also score a trained style-transfer run (repeatable)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="write the first --run's rewrites there as PREFIX.test.S.ganforge "
+                             "(source<TAB>rewrite, the peers' format)")
     args = parser.parse_args(argv)
 
     seconds = {}
@@ -90,12 +91,9 @@ def main(argv: list[str] | None = None) -> int:
                        for s in (0, 1)}
 
     peers = args.data / "peers"
-    all_refs = []
-    for style in (0, 1):
-        extra = [rewrites_of(peers / f"{args.prefix}.test.{style}.{h}", corpus.test[style])
-                 for h in EXTRA_HUMANS]
-        all_refs.append([[ref, *(e[i] for e in extra)]
-                         for i, ref in enumerate(corpus.references[style])])
+    # extra_refs[k][s][i]: the k-th extra human rewrite of test sentence i of style s
+    extra_refs = [[rewrites_of(peers / f"{args.prefix}.test.{s}.{h}", corpus.test[s])
+                   for s in (0, 1)] for h in EXTRA_HUMANS]
 
     began = time.perf_counter()
     systems = {"copy the input": [corpus.test[0], corpus.test[1]],
@@ -108,7 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     seconds["lexicon"] = time.perf_counter() - started
     systems[f"ganforge lexicon (gamma {args.gamma:g})"] = [
         [rewrite(x, lexicon[s]) for x in corpus.test[s]] for s in (0, 1)]
-    rows = [score_system(name, rewrites, corpus, classifier, lm, all_refs)
+    for number, spec in enumerate(args.run):
+        name, rewrites, took = run_rewrites(spec, corpus)
+        systems[name] = rewrites
+        seconds[f"rewriting 1,000 ({name})"] = took
+        if number == 0 and args.keep:
+            keep_rewrites(args.keep, args.prefix, corpus, rewrites)
+    rows = [score_system(name, rewrites, corpus, classifier, lm, extra_refs)
             for name, rewrites in systems.items()]
     seconds["scoring"] = time.perf_counter() - began
 
@@ -133,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
         text = json.dumps(result, indent=1) + "\n"
         atomic_write(args.results, lambda p: p.write_text(text))
     return 0
+
+
+def keep_rewrites(folder: Path, prefix: str, corpus, rewrites) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for s in (0, 1):
+        text = "".join(f"{' '.join(x)}\t{' '.join(y)}\n" for x, y in zip(corpus.test[s], rewrites[s]))
+        atomic_write(folder / f"{prefix}.test.{s}.ganforge", lambda p, t=text: p.write_text(t))
 
 
 if __name__ == "__main__":

@@ -214,15 +214,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--class", dest="cls", type=int, help="class label (conditional runs)")
     s.add_argument("--interpolate", action="store_true",
                    help="a latent walk of n steps between the noise of --seed and --seed+1")
-    s.add_argument("--input", help="translation runs: a folder of images to translate")
+    s.add_argument("--input", help="translation runs: a folder of images to translate; "
+                   "style-transfer runs: a text file, each line rewritten (--to)")
     s.add_argument("--text", help="text-to-image runs: n images of this caption, e.g. "
-                   "'a thin two leaning left' (words of the run's vocabulary)")
+                   "'a thin two leaning left' (words of the run's vocabulary); style-transfer "
+                   "runs: the sentence to rewrite (--to)")
+    s.add_argument("--to", type=int, help="style-transfer runs: the style to rewrite into, "
+                   "0 or 1")
     s.add_argument("--reconstruct", action="store_true",
                    help="runs with an encoder (vae, vaegan): n held-out images over their "
                    "reconstructions, one picture (--out FILE.png)")
     s.add_argument("--temperature", type=float,
-                   help="token-sequence runs: draw from softmax(logits / T); below 1 sharper "
-                   "and less varied (default 1: G as trained)")
+                   help="token-sequence runs (and style-transfer -n K): draw from "
+                   "softmax(logits / T); below 1 sharper and less varied (default 1: G as "
+                   "trained)")
     s.add_argument("--device", help="cpu or cuda (default: the run's)")
     s.add_argument("--best", action="store_true",
                    help="the best checkpoint that train.eval_every tracked, not the last")

@@ -5,22 +5,24 @@ A flag that a run would ignore is refused in one line that names the flag, the r
 for and what this run is: silently ignoring it would hand back something other than what was
 asked for. What each kind of run takes (x: applies; everything else is refused):
 
-    flag               points  images  conditional  text  encoder  translation  tokens
+    flag               points  images  conditional  text  encoder  translation  tokens  styles
     sample --class                         x
     sample --interpolate  x       x        x          x      x
-    sample --input                                                      x
-    sample --text                                     x
+    sample --input                                                      x                 x
+    sample --text                                     x                                   x
+    sample --to                                                                           x
     sample --reconstruct                                     x
-    sample --temperature                                                            x
-    sample --seed         x       x        x          x      x                      x
+    sample --temperature                                                            x       x
+    sample --seed         x       x        x          x      x                      x       x
     eval --metrics        x       x        x          x      x                      x
     eval --seed           x       x        x          x      x                      x
     eval --features               x        x          x      x
     eval --iwae-k                                            x (vae only, with --metrics iwae_ll)
     eval --temperature                                                              x
 
-(`conditional`, `text` and `encoder` runs are image runs too.) Besides the table: `sample
---input` translates every image of a folder, so it takes no -n; `eval --n` and
+(`conditional`, `text` and `encoder` runs are image runs too; `styles`: style-transfer runs,
+which rewrite sentences, ganforge.cli_rewrite.) Besides the table: `sample --input`
+translates every image of a folder (or rewrites every line of a file), so it takes no -n; `eval --n` and
 `--features` do nothing for `--metrics elbo,iwae_ll` alone (held-out images).
 """
 
@@ -37,13 +39,17 @@ APPLIES: dict[tuple[str, str], tuple[frozenset[str], str]] = {
                             "(model.num_classes > 0, data.clusters > 0 or model.latent_code > 0)"),
     ("sample", "--interpolate"): (frozenset({"noise"}), "runs that draw from noise (gan, began, "
                                   "vae, vaegan, text2image): it walks between two noise vectors"),
-    ("sample", "--input"): (frozenset({"translation"}), "translation runs (pix2pix, cyclegan)"),
-    ("sample", "--text"): (frozenset({"text"}), "text-to-image runs (train.family=text2image)"),
+    ("sample", "--input"): (frozenset({"translation", "styles"}), "translation runs (pix2pix, "
+                            "cyclegan, style-transfer)"),
+    ("sample", "--text"): (frozenset({"text", "styles"}), "text-to-image runs (train.family="
+                           "text2image) and style-transfer runs"),
+    ("sample", "--to"): (frozenset({"styles"}), "style-transfer runs (the style to rewrite into)"),
     ("sample", "--reconstruct"): (frozenset({"encoder"}),
                                   "runs with an encoder (train.family=vae or vaegan)"),
-    ("sample", "--temperature"): (frozenset({"tokens"}),
-                                  "token-sequence runs (mle, seqgan, gumbel)"),
-    ("sample", "--seed"): (frozenset({"noise", "tokens"}), "runs that draw noise"),
+    ("sample", "--temperature"): (frozenset({"tokens", "styles"}),
+                                  "token-sequence runs (mle, seqgan, gumbel) and style-transfer "
+                                  "runs' sampled rewrites (-n K)"),
+    ("sample", "--seed"): (frozenset({"noise", "tokens", "styles"}), "runs that draw noise"),
     ("eval", "--iwae-k"): (frozenset({"likelihood"}), "the metric iwae_ll of runs with a "
                            "likelihood (train.family=vae)"),
     ("eval", "--metrics"): (frozenset({"noise", "tokens"}), "runs scored by metric name (a "
@@ -65,6 +71,8 @@ def run_traits(run) -> frozenset[str]:
     family = run.family
     if run.data.kind == "tokens":
         return frozenset({"tokens"})
+    if run.data.kind == "styles":
+        return frozenset({"styles"})
     if family.translates:
         return frozenset({"translation"})
     traits = {"noise", "points" if run.data.kind == "toy" else "images"}
@@ -85,6 +93,9 @@ def describe_run(run) -> str:
     traits = run_traits(run)
     if "tokens" in traits:
         return f"a token-sequence run ({family})"
+    if "styles" in traits:
+        return (f"a style-transfer run ({family}): it rewrites --text or --input into style "
+                "--to, and is scored on its test sentences")
     if "translation" in traits:
         return (f"a translation run ({family}): it translates its test inputs, or a folder with "
                 "--input FOLDER")
@@ -115,7 +126,7 @@ def check_flags(verb: str, args, run) -> None:
         accepted, runs = APPLIES[verb, flag]
         if not traits & accepted:
             raise ValueError(f"{flag} is for {runs}; {run.path} is {describe_run(run)}")
-    if verb == "sample" and args.input and args.n is not None:
+    if verb == "sample" and args.input and args.n is not None and "styles" not in traits:
         raise ValueError(f"-n does not apply to --input, which translates every image of "
                          f"{args.input}: leave -n out")
     if verb == "eval":

@@ -1,5 +1,6 @@
 """`ganforge sample`: a run's samples as a picture, files or text, and its one-picture
-variants (--interpolate, --reconstruct, --text)."""
+variants (--interpolate, --reconstruct, --text); style-transfer runs rewrite text
+(ganforge.cli_rewrite)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ def cmd_sample(args) -> int:
     if args.n is not None and args.n < 1:
         raise ValueError(f"-n must be at least 1, got {args.n}")
     run = load_checked("sample", args)  # every flag this run would ignore is refused here
+    if run.data.kind == "styles":
+        from ganforge.cli_rewrite import sample_rewrites
+
+        return sample_rewrites(run, args)
     if args.input:
         return sample_translations(run, args)
     args.n = DEFAULT_N if args.n is None else args.n

@@ -207,6 +207,28 @@ class Text2ImageConfig:
 
 
 @dataclass
+class StyleConfig:
+    """train.family=style-transfer: two translators G_01, G_10 with a cycle, trained by RL."""
+    emb: int = 128  # translators: word embedding size
+    hidden: int = 256  # translators: GRU state size (the encoder's two directions: half each)
+    gamma: float = 5.0  # salience of the style markers of the pseudo-parallel lexicon
+    marker_count: int = 5  # a marker is in at least this many sentences of its style
+    pretrain: int = 1500  # steps of MLE on lexicon pseudo-pairs before the RL phase (0: none)
+    reward: str = "rl"  # rl (REINFORCE, self-critical baseline) or gumbel (straight-through)
+    cycle: bool = True  # content reward / loss from the other translator: log p_10(x | G_01(x))
+    beta: float = 1.0  # the reward is the F_beta harmonic mean of style and content rewards
+    back_translation: float = 1.0  # weight of G_10's MLE on (G_01(x) -> x) pairs, and back
+    pseudo_mle: float = 0.5  # weight of the lexicon pseudo-pair MLE kept in the RL phase
+    d_fake: float = 0.0  # weight of D's third class, "a rewrite" (0: D is a style classifier)
+    d_emb: int = 64  # D: embedding size
+    d_filters: int = 64  # D: filters per width (widths 2, 3, 4, 5)
+    tau: float = 0.5  # reward=gumbel: the Gumbel-softmax temperature
+    lr_mle: float = 1e-3  # learning rate of the pre-training phase
+    init_from: str = ""  # a style-transfer run (RUN folder) whose nets start this one
+    init_step: int = 0  # with init_from: the kept checkpoint of this step (0: its newest)
+
+
+@dataclass
 class Config:
     description: str = "DCGAN on 4,000 bundled MNIST digits (28x28)"
     seed: int = 0
@@ -223,6 +245,7 @@ class Config:
     vaegan: VAEGANConfig = field(default_factory=VAEGANConfig)
     seq: SeqConfig = field(default_factory=SeqConfig)
     text2image: Text2ImageConfig = field(default_factory=Text2ImageConfig)
+    style: StyleConfig = field(default_factory=StyleConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

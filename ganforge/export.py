@@ -119,6 +119,12 @@ def export_run(run_dir: Path | str, fmt: str, out: Path | str | None = None,
                          f"{run.cfg.train.family}): its G draws a sequence token by token, each "
                          "fed back in, a loop export does not write; draw sequences with "
                          "`ganforge sample RUN -n N --out FILE.txt`")
+    if run.data.kind == "styles":
+        raise ValueError(f"{run.path} is a style-transfer run (train.family="
+                         f"{run.cfg.train.family}): its translators decode a sentence word by "
+                         "word, each fed back in, a loop export does not write; rewrite text "
+                         "with `ganforge sample RUN --input FILE.txt --to 1 --out OUT.txt`, or "
+                         "load RUN/checkpoint (safetensors, nets G01_ema and G10_ema) in Python")
     net_name = getattr(run.family, "ema_names", {}).get(DIRECTIONS[direction], "G_ema")
     generator = run.family.nets[net_name].eval()
     if hasattr(run.family, "text_inputs"):  # text2image: the caption encoder goes in front

@@ -73,6 +73,10 @@ RANGES = {
     "text2image.pretrain_steps": ">= 0", "text2image.temperature": "> 0",
     "text2image.word_dropout": "[0, 1)",
     "text2image.mode_seeking": ">= 0",
+    "style.emb": ">= 1", "style.hidden": ">= 2", "style.gamma": "> 1", "style.marker_count": ">= 1",
+    "style.pretrain": ">= 0", "style.beta": "> 0", "style.back_translation": ">= 0",
+    "style.pseudo_mle": ">= 0", "style.d_fake": ">= 0", "style.d_emb": ">= 1",
+    "style.d_filters": ">= 1", "style.tau": "> 0", "style.lr_mle": "> 0", "style.init_step": ">= 0",
 }
 
 #: key -> the names it accepts (a registry says so itself when asked for an unknown name)
@@ -86,6 +90,7 @@ CHOICES = {
     "seq.tokens": ("char", "word", "ids"),
     "text2image.encoder": ("frozen", "joint"),
     "text2image.encoder_arch": ("gru", "bag"),
+    "style.reward": ("rl", "gumbel"),
 }
 
 _BOUND = re.compile(r"^([\[(])(\S+), (\S+)([\])])$")

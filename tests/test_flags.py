@@ -32,16 +32,21 @@ KINDS = {
     "vaegan": ("digits-vaegan", SMALL),
     "text": ("digits-text2image", {**SMALL, "text2image.pretrain_steps": 1}),
     "tokens": ("oracle-mle", TINY_ORACLE),
+    "styles": ("yelp-sentiment", {"data.max_len": 8, "data.batch_size": 8, "style.emb": 8,
+                                  "style.hidden": 8, "style.d_emb": 8, "style.d_filters": 4,
+                                  "style.pretrain": 1, "data.path": "STYLE_CORPUS"}),
 }
 #: (verb, flag, value) -> the kinds of run that take it
 EXPECTED = {
     ("sample", "--class", "1"): {"conditional"},
     ("sample", "--interpolate", None): {"points", "images", "conditional", "vae", "vaegan", "text"},
-    ("sample", "--input", "FOLDER"): {"translation"},
-    ("sample", "--text", "a thin two"): {"text"},
+    ("sample", "--input", "FOLDER"): {"translation", "styles"},
+    ("sample", "--text", "a thin two"): {"text", "styles"},
+    ("sample", "--to", "1"): {"styles"},
     ("sample", "--reconstruct", None): {"vae", "vaegan"},
-    ("sample", "--temperature", "0.5"): {"tokens"},
-    ("sample", "--seed", "3"): {"points", "images", "conditional", "vae", "vaegan", "text", "tokens"},
+    ("sample", "--temperature", "0.5"): {"tokens", "styles"},
+    ("sample", "--seed", "3"): {"points", "images", "conditional", "vae", "vaegan", "text", "tokens",
+                                "styles"},
     ("eval", "--metrics", "fid"): {"points", "images", "conditional", "vae", "vaegan", "text",
                                    "tokens"},
     ("eval", "--seed", "3"): {"points", "images", "conditional", "vae", "vaegan", "text", "tokens"},
@@ -52,11 +57,13 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, Path]:
+def runs(tmp_path_factory, style_corpus) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("kinds")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for kind, (preset, overrides) in KINDS.items():
+            overrides = {k: str(style_corpus) if v == "STYLE_CORPUS" else v
+                         for k, v in overrides.items()}
             train(load_config(preset, {**SHORT, **overrides}), root / kind)
     return {kind: root / kind for kind in KINDS}
 

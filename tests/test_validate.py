@@ -57,20 +57,21 @@ def test_a_key_the_run_would_ignore_is_refused(preset, overrides, named):
         validate(load_config(preset, overrides))
 
 
-def test_every_preset_validates(tmp_path):
+def test_every_preset_validates(tmp_path, style_corpus):
     """As shipped, or, for the presets of one's own data, with data.path given."""
     from ganforge.config import preset_names
 
     needs_path = []
     for name in preset_names():
         cfg = load_config(name)
-        if cfg.data.path == "" and cfg.data.name == "folder":
-            with pytest.raises(ValueError, match="data.name=folder needs data.path=PATH"):
+        if cfg.data.path == "" and cfg.data.name in ("folder", "text-styles"):
+            with pytest.raises(ValueError, match=f"data.name={cfg.data.name} needs data.path="):
                 validate(cfg)
-            cfg.data.path = str(tmp_path)
+            cfg.data.path = str(style_corpus if cfg.data.name == "text-styles" else tmp_path)
             needs_path.append(name)
         validate(cfg)
-    assert sorted(needs_path) == ["cyclegan-folder", "folder-dcgan", "pix2pix-folder"]
+    assert sorted(needs_path) == ["cyclegan-folder", "folder-dcgan", "pix2pix-folder",
+                                  "yelp-sentiment"]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -13,6 +13,8 @@ What is measured by default depends on the data:
   translation runs (pix2pix, cyclegan)           l1, psnr, ssim (+ class accuracy on digits)
   stacked digits (data.name=stacked)             stacked_modes, stacked_kl, stacked_kl_channels
                                                  (26,000 samples)
+  text style transfer (train.family=style-transfer)  acc, ref_bleu, multi_bleu, self_bleu, ppl,
+                                                 g, source_acc (ganforge.eval.styles)
 
 Runs with a likelihood (train.family=vae) add `elbo`, the ELBO of the held-out images
 (ganforge.eval.elbo); `iwae_ll`, the IWAE bound with k importance samples on them
@@ -94,6 +96,10 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
     check_temperature(temperature, run)
     if run.data.kind in ("paired", "unpaired"):
         return evaluate_translation(run, n)
+    if run.data.kind == "styles":
+        from ganforge.eval.styles import evaluate_styles
+
+        return evaluate_styles(run)
     if run.data.kind == "tokens":
         return evaluate_tokens(run, metrics, n, seed, temperature)
     from ganforge.metrics import MetricOptions, evaluate

@@ -10,6 +10,7 @@
     seqgan.py     SeqGAN: policy gradient with Monte Carlo rollouts on token sequences
     gumbel.py     a token-sequence GAN through the Gumbel-softmax
     text2image.py G(z, text) with a matching-aware D (GAN-CLS) on captioned digits
+    style_transfer.py  two sentence translators with a cycle, trained by RL (text style transfer)
 
 A new family is one file with a `Family` subclass, a line below and a preset.
 """
@@ -25,6 +26,7 @@ from ganforge.families.gumbel import GumbelFamily
 from ganforge.families.mle import MLEFamily
 from ganforge.families.pix2pix import Pix2PixFamily
 from ganforge.families.seqgan import SeqGANFamily
+from ganforge.families.style_transfer import StyleTransferFamily
 from ganforge.families.text2image import TextToImageFamily
 from ganforge.families.vae import VAEFamily
 from ganforge.families.vaegan import VAEGANFamily
@@ -32,11 +34,11 @@ from ganforge.registry import Registry
 
 __all__ = ["FAMILIES", "BEGANFamily", "CycleGANFamily", "Family", "GANFamily", "Pix2PixFamily",
            "VAEFamily", "VAEGANFamily", "build_family", "load_data",
-           "GumbelFamily", "MLEFamily", "SeqGANFamily", "TextToImageFamily"]
+           "GumbelFamily", "MLEFamily", "SeqGANFamily", "StyleTransferFamily", "TextToImageFamily"]
 
 FAMILIES: Registry[type[Family]] = Registry("train.family")
 for _family in (GANFamily, BEGANFamily, Pix2PixFamily, CycleGANFamily, VAEFamily, VAEGANFamily,
-                MLEFamily, SeqGANFamily, GumbelFamily, TextToImageFamily):
+                MLEFamily, SeqGANFamily, GumbelFamily, TextToImageFamily, StyleTransferFamily):
     FAMILIES.register(_family.name)(_family)
 
 

@@ -179,22 +179,23 @@ class Highway(nn.Module):
 
 class SequenceCNN(nn.Module):
     """SeqGAN's discriminator: one logit per sequence of token ids (N, T) or of relaxed
-    one-hot rows (N, T, V)."""
+    one-hot rows (N, T, V); with `outputs` > 1, that many logits (N, outputs) (a classifier)."""
 
     def __init__(self, vocab: int, emb: int, widths: tuple[int, ...], filters: int,
-                 dropout: float):
+                 dropout: float, outputs: int = 1):
         super().__init__()
         self.embedding = nn.Parameter(torch.randn(vocab, emb) * 0.1)
         self.convs = nn.ModuleList(nn.Conv1d(emb, filters, w) for w in widths)
         size = filters * len(widths)
         self.highway, self.dropout = Highway(size), nn.Dropout(dropout)
-        self.out = nn.Linear(size, 1)
+        self.out = nn.Linear(size, outputs)
 
     def forward(self, x: Tensor) -> Tensor:
         e = F.embedding(x, self.embedding) if x.dtype == torch.long else x @ self.embedding
         e = e.transpose(1, 2)  # (N, emb, T)
         z = torch.cat([F.relu(conv(e)).amax(dim=2) for conv in self.convs], 1)
-        return self.out(self.dropout(self.highway(z))).squeeze(1)
+        logits = self.out(self.dropout(self.highway(z)))
+        return logits.squeeze(1) if logits.shape[1] == 1 else logits
 
 
 def parse_widths(text: str) -> tuple[int, ...]:

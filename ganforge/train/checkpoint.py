@@ -286,6 +286,16 @@ def read_nets(folder: Path, best: bool = False) -> tuple[dict[str, Any], dict]:
     return state, _load_tensors(folder / BEST_NETS)
 
 
+def nets_at(folder: Path, step: int) -> dict[str, torch.Tensor]:
+    """The net tensors of the kept checkpoint of `step` (see train.keep_checkpoints)."""
+    path = folder / f"nets-{step:07d}.safetensors"
+    if not path.is_file():
+        kept = sorted(int(p.name[5:12]) for p in folder.glob("nets-*.safetensors"))
+        raise CheckpointError(f"{folder} keeps no checkpoint of step {step}; it keeps steps "
+                              f"{', '.join(map(str, kept)) or 'none'}")
+    return _load_tensors(path)
+
+
 def load_nets(folder: Path, family, best: bool = False) -> dict[str, Any]:
     """Load every net (and the family's extra tensors) into `family`; returns the state (with
     `best`: the nets of the best tracked checkpoint, and best.json as the state)."""

@@ -118,6 +118,11 @@ def save_snapshot(family, fixed, data, path: Path) -> None:
         text = "\n".join(data.tokens.decode(samples)) + "\n"
         checkpoint.atomic_write(path.with_suffix(".txt"), lambda p: p.write_text(text))
         return
+    if data.kind == "styles":  # source<TAB>rewrite, one sentence a line
+        text = "".join(f"{' '.join(data.tokens.decode(x))}\t{' '.join(data.tokens.decode(y))}\n"
+                       for x, y in zip(fixed["x"], samples))
+        checkpoint.atomic_write(path.with_suffix(".txt"), lambda p: p.write_text(text))
+        return
     if data.kind == "toy":
         real = data.toy.sample(2000, torch.Generator().manual_seed(0)).float()
         if samples.shape[1] == 2:  # numpy drawing: a matplotlib figure per snapshot is slow

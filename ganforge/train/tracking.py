@@ -22,7 +22,7 @@ from ganforge.train import checkpoint
 
 #: metrics for which a smaller value is better; every other metric is better larger
 LOWER_IS_BETTER = frozenset({"fid", "kid", "mode_kl", "class_kl", "l1", "parzen_nll",
-                             "nll_oracle", "nll_test"})
+                             "nll_oracle", "nll_test", "ppl", "ppl_0to1", "ppl_1to0"})
 
 
 def metric_names(cfg) -> list[str]:
@@ -35,7 +35,8 @@ class Tracker:
         self.every = cfg.train.eval_every
         self.names = metric_names(cfg)
         if self.every and not self.names:  # the run's default plan, as `ganforge eval` has it
-            self.names = default_plan(self._as_run(0))[0] if not family.translates else ["l1"]
+            self.names = (["g"] if data.kind == "styles" else ["l1"]) if family.translates \
+                else default_plan(self._as_run(0))[0]
         self.best = checkpoint.read_best(run.checkpoint)
 
     def _as_run(self, step: int) -> Run:
