@@ -53,11 +53,16 @@ def score_system(name: str, rewrites: list[list[list[str]]], corpus, classifier,
 
 
 def run_rewrites(spec: str, corpus) -> tuple[str, list[list[list[str]]], float]:
-    """NAME=RUN: (NAME, the run's greedy rewrites of both test files, seconds they took)."""
+    """NAME=RUN or NAME=RUN@STEP (a kept checkpoint of the run): (NAME, the run's greedy
+    rewrites of both test files, seconds they took)."""
     from ganforge.run import load_run
+    from ganforge.train.checkpoint import load_net_tensors, nets_at
 
     name, _, path = spec.partition("=")
-    run = load_run(Path(path or name))
+    path, _, step = (path or name).partition("@")
+    run = load_run(Path(path))
+    if step:
+        load_net_tensors(run.family, nets_at(Path(path) / "checkpoint", int(step)))
     began = time.perf_counter()
     rewrites = [rewrite_sentences(run.family, corpus.test[s], s) for s in (0, 1)]
     return name, rewrites, time.perf_counter() - began
@@ -70,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, help="write the rows as JSON here")
     parser.add_argument("--gamma", type=float, default=5.0,
                         help="salience threshold of the lexicon row's style markers")
-    parser.add_argument("--run", action="append", default=[], metavar="NAME=RUN",
-                        help="also score a trained style-transfer run (repeatable)")
+    parser.add_argument("--run", action="append", default=[], metavar="NAME=RUN[@STEP]",
+                        help="also score a trained style-transfer run, or its kept checkpoint "
+                             "of STEP (repeatable)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="write the first --run's rewrites there as PREFIX.test.S.ganforge "
                              "(source<TAB>rewrite, the peers' format)")

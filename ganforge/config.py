@@ -214,7 +214,8 @@ class StyleConfig:
     gamma: float = 5.0  # salience of the style markers of the pseudo-parallel lexicon
     marker_count: int = 5  # a marker is in at least this many sentences of its style
     pretrain: int = 1500  # steps of MLE on lexicon pseudo-pairs before the RL phase (0: none)
-    reward: str = "rl"  # rl (REINFORCE, self-critical baseline) or gumbel (straight-through)
+    reward: str = "rl"  # rl (REINFORCE, self-critical baseline), gumbel (straight-through) or
+    #                     none (no adversarial signal: back-translation and pseudo-pairs only)
     cycle: bool = True  # content reward / loss from the other translator: log p_10(x | G_01(x))
     beta: float = 1.0  # the reward is the F_beta harmonic mean of style and content rewards
     back_translation: float = 1.0  # weight of G_10's MLE on (G_01(x) -> x) pairs, and back

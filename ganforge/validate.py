@@ -90,7 +90,7 @@ CHOICES = {
     "seq.tokens": ("char", "word", "ids"),
     "text2image.encoder": ("frozen", "joint"),
     "text2image.encoder_arch": ("gru", "bag"),
-    "style.reward": ("rl", "gumbel"),
+    "style.reward": ("rl", "gumbel", "none"),
 }
 
 _BOUND = re.compile(r"^([\[(])(\S+), (\S+)([\])])$")

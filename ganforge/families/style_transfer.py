@@ -22,6 +22,9 @@ G step, RL (style.reward=rl), for each direction s -> t = 1 - s with a source x 
   plus back-translation (the dual half of the cycle): style.back_translation x the MLE of G_ts
   on (y^ -> x), and style.pseudo_mle x the pre-training MLE, which keeps G fluent.
 
+G step, style.reward=none (the ablation without RL): the back-translation and pseudo-pair terms
+  below alone.
+
 G step, style.reward=gumbel: y is drawn straight-through (Translator.gumbel_decode) and G_st
   minimises -log softmax(D(y))_t - log p_ts(x | y) / |x| directly, both differentiable in y;
   the same back-translation and pseudo-pair terms.
@@ -103,7 +106,7 @@ class StyleTransferFamily(Family):
                 "style.lr_mle", "data.max_len", "style.init_from"}
         if cfg.style.init_from:
             keys.add("style.init_step")
-        if cfg.style.cycle:
+        if cfg.style.cycle and cfg.style.reward != "none":
             keys.add("style.beta")
         if cfg.style.reward == "gumbel":
             keys.add("style.tau")
@@ -139,18 +142,17 @@ class StyleTransferFamily(Family):
         has its own)."""
         if step != 0 or self._begun or not self.cfg.style.init_from:
             return
-        from ganforge.train.checkpoint import nets_at, read_nets
+        from ganforge.train.checkpoint import load_net_tensors, nets_at, read_nets
 
         self._begun = True
         folder = Path(self.cfg.style.init_from) / "checkpoint"
         step = self.cfg.style.init_step
-        tensors = nets_at(folder, step) if step else read_nets(folder)[1]
-        for name, net in self.nets.items():
-            net.load_state_dict({k[len(name) + 1:]: v for k, v in tensors.items()
-                                 if k.startswith(name + "/")})
+        load_net_tensors(self, nets_at(folder, step) if step else read_nets(folder)[1])
 
     def phase(self, step: int) -> str:
-        return "pre-training" if step < self.cfg.style.pretrain else self.cfg.style.reward
+        if step < self.cfg.style.pretrain:
+            return "pre-training"
+        return {"rl": "RL", "gumbel": "Gumbel", "none": "back-translation"}[self.cfg.style.reward]
 
     def translator(self, source_style: int, ema: bool = False) -> Translator:
         if source_style == 0:
@@ -200,14 +202,14 @@ class StyleTransferFamily(Family):
             self.update("G_mle", loss)
             self.ema.update(step)
             return {"loss_g": loss.detach()}
-        logs: dict[str, list[Tensor]] = {"reward": [], "style": [], "content": []}
+        logs: dict[str, list[Tensor]] = {}
         total = 0.0
         with frozen(self.d_params):
             for source_style, _ in DIRECTIONS:
                 loss, parts = self.direction_loss(x[source_style], source_style)
                 total = total + loss
                 for k, v in parts.items():
-                    logs[k].append(v)
+                    logs.setdefault(k, []).append(v)
             if s.pseudo_mle:
                 total = total + s.pseudo_mle * self.pseudo_pairs_loss(x)
             self.update("G", total)
@@ -226,7 +228,9 @@ class StyleTransferFamily(Family):
         forward, back = self.translator(source_style), self.translator(target)
         with torch.no_grad():
             greedy, _ = forward.decode(source, greedy=True)
-        if s.reward == "gumbel":
+        if s.reward == "none":  # the ablation without RL: back-translation and pseudo-pairs
+            loss, parts = torch.zeros((), device=self.device), {}
+        elif s.reward == "gumbel":
             rows = forward.gumbel_decode(source, s.tau)
             style = F.softmax(self.D(rows), dim=1)[:, target]
             loss = -torch.log(style.clamp(min=1e-12)).mean()

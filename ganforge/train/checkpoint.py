@@ -253,7 +253,7 @@ def read_state(folder: Path) -> dict[str, Any]:
 EDITED = "config.yaml no longer describes the run that wrote the checkpoint (edited or emptied?)"
 
 
-def _load_nets(family, tensors: dict[str, torch.Tensor]) -> None:
+def load_net_tensors(family, tensors: dict[str, torch.Tensor]) -> None:
     saved = sorted({k.split("/", 1)[0] for k in tensors} - {"extra"})
     if set(family.nets) - set(saved):
         raise CheckpointError(f"the checkpoint holds the nets {', '.join(saved)}, but this config's "
@@ -300,7 +300,7 @@ def load_nets(folder: Path, family, best: bool = False) -> dict[str, Any]:
     """Load every net (and the family's extra tensors) into `family`; returns the state (with
     `best`: the nets of the best tracked checkpoint, and best.json as the state)."""
     state, nets = read_nets(folder, best)
-    _load_nets(family, nets)
+    load_net_tensors(family, nets)
     return state
 
 
@@ -308,7 +308,7 @@ def load_checkpoint(folder: Path, family, data_stream) -> int:
     """Restore nets, optimisers, schedules, RNGs and the data stream; returns the step. The
     config was compared with the run's before (train.loop.check_resumable)."""
     state, nets, tensors = read_checkpoint(folder)
-    _load_nets(family, nets)
+    load_net_tensors(family, nets)
     for name, opt in family.optimizers.items():
         opt.load_state_dict(_join_optimizer(name, tensors, state["optimizers"]))
     for name, sched in family.schedulers.items():

@@ -334,10 +334,24 @@ def test_style_transfer_scores_every_peer_of_a_tiny_corpus(tmp_path):
         (data / f"reference.{s}").write_text("\n".join(flipped) + "\n")
         for name in (*module.PEERS, *module.EXTRA_HUMANS):
             (data / "peers" / f"sentiment.test.{s}.{name}").write_text("\n".join(flipped) + "\n")
-    run_benchmark("style_transfer", "--data", data, "--results", tmp_path / "peers.json")
+    from ganforge.api import train
+    from ganforge.config import load_config
+
+    tiny = {"data.max_len": 6, "data.batch_size": 8, "style.emb": 8, "style.hidden": 8,
+            "style.d_emb": 8, "style.d_filters": 4, "style.pretrain": 2, "train.steps": 4,
+            "train.checkpoint_every": 2, "train.progress": False, "data.path": str(data)}
+    train(load_config("yelp-sentiment", tiny), tmp_path / "run")
+    run_benchmark("style_transfer", "--data", data, "--results", tmp_path / "peers.json",
+                  "--run", f"tiny={tmp_path / 'run'}", "--run", f"tiny@2={tmp_path / 'run'}@2",
+                  "--keep", tmp_path / "kept")
     rows = {r["system"]: r["both"] for r in json.loads((tmp_path / "peers.json").read_text())["rows"]}
     assert set(rows) == {"copy the input", "human (Li et al.)", *module.PEERS,
-                         "ganforge lexicon (gamma 5)"}
+                         "ganforge lexicon (gamma 5)", "tiny", "tiny@2"}
+    assert_finite(rows["tiny"], ["acc", "ref_bleu", "self_bleu", "ppl", "g"])
+    for s in (0, 1):  # the peers' format: source<TAB>rewrite, a line per test sentence
+        kept = (tmp_path / "kept" / f"sentiment.test.{s}.ganforge").read_text().splitlines()
+        sources = (data / f"sentiment.test.{s}").read_text().splitlines()
+        assert [line.split("\t")[0] for line in kept] == sources
     assert_finite(rows["ganforge lexicon (gamma 5)"], ["acc", "ref_bleu", "self_bleu", "ppl", "g"])
     assert rows["dual_rl"]["acc"] == 100.0 and abs(rows["dual_rl"]["ref_bleu"] - 100.0) < 1e-9
     assert rows["copy the input"]["acc"] == 0.0 and rows["copy the input"]["self_bleu"] == 100.0

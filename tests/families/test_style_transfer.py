@@ -95,7 +95,7 @@ def flipped(source: list[str], rewrite: list[str], target: int) -> bool:
         and changed[0][1] in ADJECTIVES[target]
 
 
-@pytest.mark.parametrize("reward", ["rl", "gumbel"])
+@pytest.mark.parametrize("reward", ["rl", "gumbel", "none"])
 def test_a_short_training_flips_the_style_words_and_keeps_the_rest(style_corpus, tmp_path,
                                                                    reward, tiny_run):
     if reward == "rl":
