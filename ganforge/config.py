@@ -217,7 +217,7 @@ class StyleConfig:
     reward: str = "rl"  # rl (REINFORCE, self-critical baseline), gumbel (straight-through) or
     #                     none (no adversarial signal: back-translation and pseudo-pairs only)
     cycle: bool = True  # content reward / loss from the other translator: log p_10(x | G_01(x))
-    beta: float = 1.0  # the reward is the F_beta harmonic mean of style and content rewards
+    beta: float = 1.0  # the reward: F_beta of the style and content rewards (> 1 weighs style more)
     back_translation: float = 1.0  # weight of G_10's MLE on (G_01(x) -> x) pairs, and back
     pseudo_mle: float = 0.5  # weight of the lexicon pseudo-pair MLE kept in the RL phase
     d_fake: float = 0.0  # weight of D's third class, "a rewrite" (0: D is a style classifier)

@@ -55,7 +55,8 @@ STYLE_METRICS = ("g", "acc", "ref_bleu", "multi_bleu", "self_bleu", "ppl")
 
 
 def harmonic_reward(style: Tensor, content: Tensor, beta: float) -> Tensor:
-    """F_beta of the two rewards: (1 + b^2) s c / (b^2 c + s) (0 where both are 0)."""
+    """F_beta of the two rewards: (1 + b^2) s c / (b^2 c + s) (0 where both are 0); b > 1
+    weighs the style reward b times as much as the content reward (b -> inf: s; b -> 0: c)."""
     b2 = beta * beta
     return (1 + b2) * style * content / (b2 * content + style).clamp(min=1e-12)
 

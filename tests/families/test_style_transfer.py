@@ -70,9 +70,9 @@ def test_the_lexicon_maps_word_ids_and_leaves_other_words_alone():
 
 @pytest.fixture(scope="module")
 def tiny_run(style_corpus, tmp_path_factory):
-    """The path of a run of TINY (pre-training, then 30 RL steps)."""
+    """The path of a run of TINY (pre-training, then 30 RL steps), scored every 90 steps."""
     folder = tmp_path_factory.mktemp("tiny")
-    style_run(style_corpus, folder)
+    style_run(style_corpus, folder, **{"train.eval_every": 90})
     return folder / "run"
 
 
@@ -101,7 +101,8 @@ def test_a_short_training_flips_the_style_words_and_keeps_the_rest(style_corpus,
     if reward == "rl":
         run, tmp_path = load_run(tiny_run), tiny_run.parent
     else:
-        run = style_run(style_corpus, tmp_path, **{"style.reward": reward})
+        beta = {"style.beta": 1.0} if reward == "none" else {}  # nothing reads it then
+        run = style_run(style_corpus, tmp_path, **{"style.reward": reward, **beta})
     corpus, family = run.data.corpus, run.family
     for s in (0, 1):
         rows = torch.stack([family.vocab.encode(x, family.max_len) for x in corpus.test[s]])
@@ -112,7 +113,8 @@ def test_a_short_training_flips_the_style_words_and_keeps_the_rest(style_corpus,
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text()
             .splitlines()]
     rows = [r for r in rows if "reward" in r]
-    assert rows and all(0 <= r["style"] <= 1 and 0 <= r["content"] <= 1 for r in rows)
+    assert all(0 <= r["style"] <= 1 and 0 <= r["content"] <= 1 for r in rows)
+    assert bool(rows) == (reward != "none")  # without RL there is no reward to log
     assert len(NOUNS) == len(corpus.test[0])
 
 
@@ -145,7 +147,7 @@ def test_a_run_starts_from_another_runs_nets(style_corpus, tmp_path, tiny_run):
 
 @pytest.mark.parametrize("overrides, message", [
     ({"style.init_step": 7}, "style.init_step=7: .* keeps no checkpoint of step 7; it keeps "
-                             "steps 180"),
+                             "steps 90, 180"),
     ({"data.max_len": 6}, "its nets do not fit this run \\(data.max_len=8 there, 6 here\\)"),
     ({"style.init_from": "NOWHERE"}, "is not a finished run"),
 ])
@@ -159,3 +161,12 @@ def test_a_source_run_that_does_not_fit_is_refused(style_corpus, tmp_path, overr
     with pytest.raises(ValueError, match=message):
         train(cfg, tmp_path / "b")
     assert not (tmp_path / "b").exists()
+
+
+def test_tracking_scores_the_test_rewrites_and_keeps_the_best_g(tiny_run):
+    rows = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+    tracked = {r["step"]: r for r in rows if "eval_g" in r}
+    assert set(tracked) == {90, 180}
+    assert all(0 <= r["eval_acc"] <= 100 and r["eval_source_acc"] == 100 for r in tracked.values())
+    best = json.loads((tiny_run / "checkpoint" / "best.json").read_text())
+    assert best["metric"] == "g" and best["value"] == max(r["eval_g"] for r in tracked.values())
