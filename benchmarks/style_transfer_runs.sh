@@ -11,7 +11,8 @@
 #       --run ganforge=runs/yelp --keep benchmarks/results/style_transfer \
 #       --run "pre-training only"=runs/yelp-pretrained --run "RL, 300 steps"=runs/yelp@300 \
 #       --run "no RL"=runs/yelp-no-rl --run "no cycle"=runs/yelp-no-cycle \
-#       --run "Gumbel"=runs/yelp-gumbel --run "no pre-training"=runs/yelp-no-pretraining \
+#       --run "Gumbel"=runs/yelp-gumbel --run "D also learns the rewrites"=runs/yelp-d-fake \
+#       --run "no pre-training"=runs/yelp-no-pretraining \
 #       --results benchmarks/results/style_transfer/peers.json
 set -euo pipefail
 data=${1:?give the corpus folder}; runs=${2:-runs}
@@ -31,4 +32,5 @@ train yelp-no-rl "${from[@]}" --set train.steps=300 --set style.reward=none --se
 train yelp-no-cycle "${from[@]}" --set train.steps=300 --set style.cycle=false \
   --set style.back_translation=0 --set style.beta=1
 train yelp-gumbel "${from[@]}" --set train.steps=300 --set style.reward=gumbel
+train yelp-d-fake "${from[@]}" --set train.steps=300 --set style.d_fake=1
 train yelp-no-pretraining --set style.pretrain=0 --set train.steps=300

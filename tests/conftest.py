@@ -39,3 +39,33 @@ def style_corpus(tmp_path_factory):
         (folder / f"sentiment.test.{s}").write_text("\n".join(test) + "\n")
         (folder / f"reference.{s}").write_text("\n".join(refs) + "\n")
     return folder
+
+
+#: a tiny style-transfer run: 150 steps of pre-training on the lexicon's pseudo-pairs, 30 of RL
+TINY_STYLES = {"data.max_len": 8, "data.batch_size": 16, "style.emb": 16, "style.hidden": 32,
+               "style.d_emb": 16, "style.d_filters": 8, "style.pretrain": 150,
+               "train.steps": 180, "style.lr_mle": 0.01, "train.log_every": 10,
+               "train.sample_every": 90, "train.checkpoint_every": 180, "train.progress": False,
+               "train.sample_count": 8}
+
+
+def train_style_run(corpus, out, **overrides):
+    """A run of the yelp-sentiment preset at TINY_STYLES (and `overrides`) on `corpus`."""
+    import warnings
+
+    from ganforge.api import train
+    from ganforge.config import load_config
+
+    cfg = load_config("yelp-sentiment", {**TINY_STYLES, "data.path": str(corpus), **overrides})
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train(cfg, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def style_run(style_corpus, tmp_path_factory):
+    """The folder of a TINY_STYLES run on style_corpus, scored every 90 steps."""
+    return train_style_run(style_corpus, tmp_path_factory.mktemp("style") / "run",
+                           **{"train.eval_every": 90})

@@ -4,28 +4,17 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import pytest
 from conftest import ADJECTIVES
 
-from ganforge.api import train
 from ganforge.cli import main
-from ganforge.config import load_config
-
-TINY = {"data.max_len": 8, "data.batch_size": 16, "style.emb": 16, "style.hidden": 32,
-        "style.d_emb": 16, "style.d_filters": 8, "style.pretrain": 150, "train.steps": 160,
-        "style.lr_mle": 0.01, "train.log_every": 20, "train.sample_every": 160,
-        "train.checkpoint_every": 160, "train.progress": False, "train.sample_count": 8}
 
 
-@pytest.fixture(scope="module")
-def run(style_corpus, tmp_path_factory):
-    path = tmp_path_factory.mktemp("style") / "run"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train(load_config("yelp-sentiment", {**TINY, "data.path": str(style_corpus)}), path)
-    return path
+@pytest.fixture
+def run(style_run):
+    """conftest's tiny style-transfer run (pre-training, then RL)."""
+    return style_run
 
 
 def call(capsys, *args) -> tuple[int, str, str]:

@@ -5,22 +5,16 @@ cases, the reward, the lexicon's pseudo-pairs, and training on a corpus whose tr
 from __future__ import annotations
 
 import json
-import warnings
 
 import pytest
 import torch
-from conftest import ADJECTIVES, NOUNS
+from conftest import ADJECTIVES, NOUNS, TINY_STYLES, train_style_run
 
 from ganforge.api import train
 from ganforge.config import load_config
 from ganforge.data.text_styles import Vocabulary
 from ganforge.families.style_transfer import harmonic_reward, lexicon_map, self_critical_loss
 from ganforge.run import load_run
-
-TINY = {"data.max_len": 8, "data.batch_size": 16, "style.emb": 16, "style.hidden": 32,
-        "style.d_emb": 16, "style.d_filters": 8, "style.pretrain": 150, "train.steps": 180,
-        "style.lr_mle": 0.01, "train.log_every": 10, "train.sample_every": 90,
-        "train.checkpoint_every": 180, "train.progress": False, "train.sample_count": 8}
 
 
 def test_the_reward_is_the_harmonic_mean_of_style_and_content():
@@ -68,21 +62,9 @@ def test_the_lexicon_maps_word_ids_and_leaves_other_words_alone():
     assert image[: 4].tolist() == [0, 1, 2, 3]  # the special tokens map to themselves
 
 
-@pytest.fixture(scope="module")
-def tiny_run(style_corpus, tmp_path_factory):
-    """The path of a run of TINY (pre-training, then 30 RL steps), scored every 90 steps."""
-    folder = tmp_path_factory.mktemp("tiny")
-    style_run(style_corpus, folder, **{"train.eval_every": 90})
-    return folder / "run"
-
-
-def style_run(folder, tmp_path, **overrides):
-    cfg = load_config("yelp-sentiment", {**TINY, "data.path": str(folder), **overrides})
-    torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train(cfg, tmp_path / "run")
-    return load_run(tmp_path / "run")
+def style_run_at(folder, tmp_path, **overrides):
+    """A TINY_STYLES run with `overrides`, loaded."""
+    return load_run(train_style_run(folder, tmp_path / "run", **overrides))
 
 
 def flipped(source: list[str], rewrite: list[str], target: int) -> bool:
@@ -97,12 +79,12 @@ def flipped(source: list[str], rewrite: list[str], target: int) -> bool:
 
 @pytest.mark.parametrize("reward", ["rl", "gumbel", "none"])
 def test_a_short_training_flips_the_style_words_and_keeps_the_rest(style_corpus, tmp_path,
-                                                                   reward, tiny_run):
+                                                                   reward, style_run):
     if reward == "rl":
-        run, tmp_path = load_run(tiny_run), tiny_run.parent
+        run, tmp_path = load_run(style_run), style_run.parent
     else:
         beta = {"style.beta": 1.0} if reward == "none" else {}  # nothing reads it then
-        run = style_run(style_corpus, tmp_path, **{"style.reward": reward, **beta})
+        run = style_run_at(style_corpus, tmp_path, **{"style.reward": reward, **beta})
     corpus, family = run.data.corpus, run.family
     for s in (0, 1):
         rows = torch.stack([family.vocab.encode(x, family.max_len) for x in corpus.test[s]])
@@ -122,7 +104,7 @@ def test_the_rl_phase_raises_the_style_reward_of_the_samples(style_corpus, tmp_p
     # with the pre-training cut short the translators copy more than they rewrite; the
     # policy gradient alone (no pseudo-pair MLE, no back-translation) must then lift the
     # style reward of their samples
-    run = style_run(style_corpus, tmp_path, **{
+    run = style_run_at(style_corpus, tmp_path, **{
         "style.pretrain": 20, "train.steps": 220, "style.pseudo_mle": 0.0,
         "style.back_translation": 0.0, "optim.lr_g": 3e-3})
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text()
@@ -132,17 +114,17 @@ def test_the_rl_phase_raises_the_style_reward_of_the_samples(style_corpus, tmp_p
     assert run.step == 220
 
 
-def test_a_run_starts_from_another_runs_nets(style_corpus, tmp_path, tiny_run):
-    first = load_run(tiny_run)
-    second = style_run(style_corpus, tmp_path / "b", **{
-        "style.init_from": str(tiny_run), "style.init_step": 180,
+def test_a_run_starts_from_another_runs_nets(style_corpus, tmp_path, style_run):
+    first = load_run(style_run)
+    second = style_run_at(style_corpus, tmp_path / "b", **{
+        "style.init_from": str(style_run), "style.init_step": 180,
         "style.pretrain": 0, "train.steps": 1, "optim.lr_g": 1e-9, "optim.lr_d": 1e-9})
     for name in ("G01", "G10", "D"):
         for a, b in zip(first.family.nets[name].parameters(),
                         second.family.nets[name].parameters()):
             assert torch.allclose(a, b, atol=1e-6)
     saved = load_config(str(tmp_path / "b" / "run" / "config.yaml"))
-    assert saved.style.init_from == str(tiny_run.resolve())
+    assert saved.style.init_from == str(style_run.resolve())
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -152,9 +134,9 @@ def test_a_run_starts_from_another_runs_nets(style_corpus, tmp_path, tiny_run):
     ({"style.init_from": "NOWHERE"}, "is not a finished run"),
 ])
 def test_a_source_run_that_does_not_fit_is_refused(style_corpus, tmp_path, overrides, message,
-                                                   tiny_run):
-    cfg = load_config("yelp-sentiment", {**TINY, "data.path": str(style_corpus),
-                                         "style.init_from": str(tiny_run),
+                                                   style_run):
+    cfg = load_config("yelp-sentiment", {**TINY_STYLES, "data.path": str(style_corpus),
+                                         "style.init_from": str(style_run),
                                          **overrides})
     if cfg.style.init_from == "NOWHERE":
         cfg.style.init_from = str(tmp_path / "nowhere")
@@ -163,10 +145,10 @@ def test_a_source_run_that_does_not_fit_is_refused(style_corpus, tmp_path, overr
     assert not (tmp_path / "b").exists()
 
 
-def test_tracking_scores_the_test_rewrites_and_keeps_the_best_g(tiny_run):
-    rows = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+def test_tracking_scores_the_test_rewrites_and_keeps_the_best_g(style_run):
+    rows = [json.loads(line) for line in (style_run / "metrics.jsonl").read_text().splitlines()]
     tracked = {r["step"]: r for r in rows if "eval_g" in r}
     assert set(tracked) == {90, 180}
     assert all(0 <= r["eval_acc"] <= 100 and r["eval_source_acc"] == 100 for r in tracked.values())
-    best = json.loads((tiny_run / "checkpoint" / "best.json").read_text())
+    best = json.loads((style_run / "checkpoint" / "best.json").read_text())
     assert best["metric"] == "g" and best["value"] == max(r["eval_g"] for r in tracked.values())
