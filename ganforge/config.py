@@ -217,6 +217,7 @@ class StyleConfig:
     reward: str = "rl"  # rl (REINFORCE, self-critical baseline), gumbel (straight-through) or
     #                     none (no adversarial signal: back-translation and pseudo-pairs only)
     cycle: bool = True  # content reward / loss from the other translator: log p_10(x | G_01(x))
+    samples: int = 1  # reward=rl: draws per source (1: greedy baseline; k > 1: leave-one-out)
     beta: float = 1.0  # the reward: F_beta of the style and content rewards (> 1 weighs style more)
     back_translation: float = 1.0  # weight of G_10's MLE on (G_01(x) -> x) pairs, and back
     pseudo_mle: float = 0.5  # weight of the lexicon pseudo-pair MLE kept in the RL phase

@@ -77,6 +77,7 @@ RANGES = {
     "style.pretrain": ">= 0", "style.beta": "> 0", "style.back_translation": ">= 0",
     "style.pseudo_mle": ">= 0", "style.d_fake": ">= 0", "style.d_emb": ">= 1",
     "style.d_filters": ">= 1", "style.tau": "> 0", "style.lr_mle": "> 0", "style.init_step": ">= 0",
+    "style.samples": ">= 1",
 }
 
 #: key -> the names it accepts (a registry says so itself when asked for an unknown name)

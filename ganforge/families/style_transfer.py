@@ -19,6 +19,8 @@ G step, RL (style.reward=rl), for each direction s -> t = 1 - s with a source x 
         R = R_style with style.cycle=false)
     loss_pg = -(R(y) - R(y^)) log p_st(y | x)           (REINFORCE, self-critical baseline:
                                                         Rennie et al. 2017)
+  with style.samples = k > 1 draws of each source, each draw's baseline is instead the mean
+  reward of the other k - 1 (leave-one-out, Kool et al. 2019);
   plus back-translation (the dual half of the cycle): style.back_translation x the MLE of G_ts
   on (y^ -> x), and style.pseudo_mle x the pre-training MLE, which keeps G fluent.
 
@@ -67,6 +69,16 @@ def self_critical_loss(log_prob: Tensor, reward: Tensor, baseline: Tensor) -> Te
     return -((reward - baseline).detach() * log_prob).mean()
 
 
+def baseline(drawn: Tensor, greedy: Tensor) -> Tensor:
+    """The baseline of each of k draws (k, n) of n sources, flattened: the greedy rewrite's
+    reward for k = 1 (self-critical), else the mean reward of the other k - 1 draws of the same
+    source (leave-one-out, Kool et al. 2019); neither depends on the draw it baselines."""
+    k = len(drawn)
+    if k == 1:
+        return greedy
+    return ((drawn.sum(0, keepdim=True) - drawn) / (k - 1)).flatten()
+
+
 def lexicon_map(lexicon: dict[str, str], vocab) -> Tensor:
     """(V,) ids: each word's image under the lexicon, itself where it has none (or where a
     side of the pair is not in the vocabulary)."""
@@ -105,6 +117,8 @@ class StyleTransferFamily(Family):
                 "style.pretrain", "style.reward", "style.cycle", "style.back_translation",
                 "style.pseudo_mle", "style.d_fake", "style.d_emb", "style.d_filters",
                 "style.lr_mle", "data.max_len", "style.init_from"}
+        if cfg.style.reward == "rl":
+            keys.add("style.samples")
         if cfg.style.init_from:
             keys.add("style.init_step")
         if cfg.style.cycle and cfg.style.reward != "none":
@@ -135,8 +149,17 @@ class StyleTransferFamily(Family):
             optimizer.zero_grad(set_to_none=True)
             optimizer.step()
         self._begun = False
-        lexicon = marker_lexicon(self.corpus.train, s.gamma, s.marker_count)
-        self.lexicon = [lexicon_map(lexicon[k], self.vocab).to(device) for k in (0, 1)]
+        self._lexicon: list[Tensor] | None = None
+
+    @property
+    def lexicon(self) -> list[Tensor]:
+        """The pseudo-pairs' word maps, style 0 -> 1 and 1 -> 0, read off the training
+        sentences when training first needs them (rewriting with a trained run does not)."""
+        if self._lexicon is None:
+            s = self.cfg.style
+            lexicon = marker_lexicon(self.corpus.train, s.gamma, s.marker_count)
+            self._lexicon = [lexicon_map(lexicon[k], self.vocab).to(self.device) for k in (0, 1)]
+        return self._lexicon
 
     def begin(self, step: int) -> None:
         """At step 0 of a new run, every net from style.init_from's checkpoint (a resumed run
@@ -245,19 +268,21 @@ class StyleTransferFamily(Family):
             parts = {"reward": reward.detach().mean(), "style": style.detach().mean(),
                      "content": content.detach().mean()}
         else:
-            sampled, log_prob = forward.decode(source, greedy=False)
+            k, n = s.samples, len(source)
+            sources = source.repeat(k, 1)  # k draws of each source, the i-th of each in a block
+            sampled, log_prob = forward.decode(sources, greedy=False)
             with torch.no_grad():
                 both = torch.cat([sampled, greedy])
                 style = self.style_reward(both, target)
                 if s.cycle:
-                    content = self.content_reward(back, both, torch.cat([source, source]))
+                    content = self.content_reward(back, both, torch.cat([sources, source]))
                     reward = harmonic_reward(style, content, s.beta)
                 else:
                     content, reward = torch.ones_like(style), style
-            n = len(source)
-            loss = self_critical_loss(log_prob, reward[:n], reward[n:])
-            parts = {"reward": reward[:n].mean(), "style": style[:n].mean(),
-                     "content": content[:n].mean()}
+            drawn = reward[: k * n].view(k, n)
+            loss = self_critical_loss(log_prob, drawn.flatten(), baseline(drawn, reward[k * n:]))
+            parts = {"reward": drawn.mean(), "style": style[: k * n].mean(),
+                     "content": content[: k * n].mean()}
         if s.back_translation:
             loss = loss + s.back_translation * token_nll(back, greedy, source)
         return loss, parts

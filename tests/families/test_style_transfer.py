@@ -13,7 +13,12 @@ from conftest import ADJECTIVES, NOUNS, TINY_STYLES, train_style_run
 from ganforge.api import train
 from ganforge.config import load_config
 from ganforge.data.text_styles import Vocabulary
-from ganforge.families.style_transfer import harmonic_reward, lexicon_map, self_critical_loss
+from ganforge.families.style_transfer import (
+    baseline,
+    harmonic_reward,
+    lexicon_map,
+    self_critical_loss,
+)
 from ganforge.run import load_run
 
 
@@ -52,6 +57,14 @@ def test_the_baseline_leaves_the_expected_gradient_that_of_the_expected_reward()
                        for y in range(3))
         expected.backward()
         assert torch.allclose(theta.grad, want, atol=1e-6)
+
+
+def test_each_draw_is_baselined_by_the_other_draws_of_its_source_or_by_the_greedy_one():
+    drawn = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])  # 3 draws of 2 sources
+    # draw 0 of source 0: the mean of draws 1 and 2 of it, (3 + 5) / 2
+    assert baseline(drawn, torch.zeros(2)).tolist() == [4.0, 5.0, 3.0, 4.0, 2.0, 3.0]
+    greedy = torch.tensor([0.5, 0.7])
+    assert torch.equal(baseline(drawn[:1], greedy), greedy)
 
 
 def test_the_lexicon_maps_word_ids_and_leaves_other_words_alone():
