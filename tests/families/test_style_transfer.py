@@ -48,12 +48,12 @@ def test_the_baseline_leaves_the_expected_gradient_that_of_the_expected_reward()
     p = torch.softmax(theta, 0)
     (-(p * rewards).sum()).backward()
     want = theta.grad.clone()
-    for baseline in (0.0, 0.7):
+    for constant in (0.0, 0.7):
         theta.grad = None
         log_p = torch.log_softmax(theta, 0)
         weights = torch.softmax(theta, 0).detach()
         expected = sum(weights[y] * self_critical_loss(log_p[y].unsqueeze(0), rewards[y:y + 1],
-                                                       torch.tensor([baseline]))
+                                                       torch.tensor([constant]))
                        for y in range(3))
         expected.backward()
         assert torch.allclose(theta.grad, want, atol=1e-6)
