@@ -96,8 +96,9 @@ def test_a_short_training_flips_the_style_words_and_keeps_the_rest(style_corpus,
     if reward == "rl":
         run, tmp_path = load_run(style_run), style_run.parent
     else:
-        beta = {"style.beta": 1.0} if reward == "none" else {}  # nothing reads it then
-        run = style_run_at(style_corpus, tmp_path, **{"style.reward": reward, **beta})
+        # the preset's draws a sentence (RL only) and beta (RL and Gumbel) back to their defaults
+        unread = {"style.samples": 1, **({"style.beta": 1.0} if reward == "none" else {})}
+        run = style_run_at(style_corpus, tmp_path, **{"style.reward": reward, **unread})
     corpus, family = run.data.corpus, run.family
     for s in (0, 1):
         rows = torch.stack([family.vocab.encode(x, family.max_len) for x in corpus.test[s]])
