@@ -92,6 +92,9 @@ def sample_rewrites(run, args) -> int:
     n = 1 if args.n is None else args.n
     rewriter = Rewriter(run, to)
     if n == 1 and args.temperature is None:
+        if args.seed is not None:
+            raise ValueError("--seed draws sampled rewrites; the one rewrite of --text is greedy: "
+                             "add -n K or --temperature T, or leave --seed out")
         lines = rewriter.rewrite([args.text])
     else:  # n draws from the translator (at --temperature), reproducible from --seed
         generator = torch.Generator(device=run.family.device).manual_seed(args.seed or 0)
@@ -131,9 +134,9 @@ def rewrite_file(run, args) -> int:
     if not path.is_file():
         raise FileNotFoundError(f"--input {path}: no such file (give a text file, one sentence a "
                                 "line)")
-    if args.n is not None or args.temperature is not None:
-        raise ValueError("--input rewrites each line once, greedily: leave -n and --temperature "
-                         "out")
+    if args.n is not None or args.temperature is not None or args.seed is not None:
+        raise ValueError("--input rewrites each line once, greedily: leave -n, --temperature and "
+                         "--seed out")
     out = Path(args.out) if args.out else None
     if out is not None:
         if out.resolve() == path.resolve():

@@ -79,6 +79,8 @@ def test_an_existing_output_is_kept_unless_forced(run, tmp_path, capsys):
     (["--text", "a", "--input", "IN", "--to", "1"], "give --text or --input, not both"),
     (["--text", "   ", "--to", "1"], "--text is empty"),
     (["--input", "IN", "--to", "1", "-n", "3"], "--input rewrites each line once"),
+    (["--input", "IN", "--to", "1", "--seed", "2"], "leave -n, --temperature and --seed out"),
+    (["--text", "a", "--to", "1", "--seed", "2"], "--seed draws sampled rewrites"),
     (["--input", "MISSING", "--to", "1"], "no such file"),
     (["--input", "LATIN1", "--to", "1", "--out", "OUT"], "is not UTF-8 text"),
     (["--class", "1", "--text", "a", "--to", "1"], "--class is for class-conditional runs"),
