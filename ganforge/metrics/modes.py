@@ -4,6 +4,8 @@ et al. 2017, VEEGAN; Lin et al. 2018, PacGAN).
 Mixtures: a sample is *high quality* (HQ) when its distance to the nearest centre is at most
 n_std * std (three standard deviations by default). A mode is *captured* when at least
 `min_count` HQ samples (one by default) have it as nearest centre.
+Samples of the mixture itself are HQ with probability P(chi^2_d <= n_std^2), 98.89 % in 2-D
+(1 - exp(-9/2)): a generator above that is narrower than the data, not closer to it.
 
 Stacked digits: three digits stacked as the three channels of one image; each channel is
 labelled by a digit classifier, and the label triple (d_0, d_1, d_2) names one of 1000

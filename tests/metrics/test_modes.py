@@ -34,6 +34,23 @@ def test_hand_placed_points_on_a_ring():
     assert abs(stats["mode_kl"] - expected_kl) < 1e-12
 
 
+@pytest.mark.parametrize("name", ["ring8", "grid25"])
+def test_the_data_itself_scores_the_chi_square_ceiling(name):
+    """A sample of the mixture is HQ when |x - c|^2 / std^2 <= 9, a chi-square with 2 degrees
+    of freedom: P = 1 - exp(-9 / 2) = 0.98889. So no generator that matches the data scores
+    more; the tolerance is 5 binomial standard deviations of the share over n draws."""
+    import torch
+
+    from ganforge.data.toy import TOYS
+
+    mix, n = TOYS[name](), 200_000
+    points = mix.sample(n, torch.Generator().manual_seed(0)).numpy()
+    stats = mixture_mode_stats(points, mix.centers.numpy(), mix.std)
+    ceiling = 1 - math.exp(-4.5)
+    assert abs(stats["hq_fraction"] - ceiling) < 5 * math.sqrt(ceiling * (1 - ceiling) / n)
+    assert stats["modes"] == len(mix.centers)
+
+
 def test_one_sample_per_mode_is_uniform():
     stats = mixture_mode_stats(RING + 0.01, RING, 0.05)
     assert stats == {"modes": 8, "hq_fraction": 1.0, "mode_kl": 0.0}
