@@ -4,7 +4,9 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
+from ganforge.data.toy import TOYS
 from ganforge.metrics.modes import (
     class_recognisability,
     kl_to_uniform,
@@ -38,11 +40,7 @@ def test_hand_placed_points_on_a_ring():
 def test_the_data_itself_scores_the_chi_square_ceiling(name):
     """A sample of the mixture is HQ when |x - c|^2 / std^2 <= 9, a chi-square with 2 degrees
     of freedom: P = 1 - exp(-9 / 2) = 0.98889. So no generator that matches the data scores
-    more; the tolerance is 5 binomial standard deviations of the share over n draws."""
-    import torch
-
-    from ganforge.data.toy import TOYS
-
+    more on average; the tolerance is 5 binomial standard deviations of the share over n draws."""
     mix, n = TOYS[name](), 200_000
     points = mix.sample(n, torch.Generator().manual_seed(0)).numpy()
     stats = mixture_mode_stats(points, mix.centers.numpy(), mix.std)
