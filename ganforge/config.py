@@ -144,6 +144,7 @@ class Pix2PixConfig:
 @dataclass
 class CycleGANConfig:
     cycle_weight: float = 10.0  # lambda_cyc
+    forward_cycle_scale: float = 1.0  # the A -> B -> A cycle's share of lambda_cyc
     identity_weight: float = 0.5  # lambda_id, as a fraction of cycle_weight
     pool_size: int = 50  # history of generated images that D sees
 

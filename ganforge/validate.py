@@ -58,6 +58,7 @@ RANGES = {
     "began.gamma": "(0, 1]", "began.lambda_k": ">= 0",
     "pix2pix.l1_weight": ">= 0",
     "cyclegan.cycle_weight": ">= 0", "cyclegan.identity_weight": ">= 0",
+    "cyclegan.forward_cycle_scale": ">= 0",
     "cyclegan.pool_size": ">= 0",
     "vaegan.gamma": ">= 0",
     "seq.length": ">= 1", "seq.vocab": ">= 2", "seq.oracle_emb": ">= 1",

@@ -5,18 +5,24 @@ b against G(a)) and D_A judges domain A (real a against F(b)):
 
     D_B minimises L_D(D_B(b), D_B(pool_B(G(a))))       D_A likewise with a and pool_A(F(b))
     G, F minimise L_G(D_B(G(a))) + L_G(D_A(F(b)))
-                  + lambda_cyc (E||F(G(a)) - a||_1 + E||G(F(b)) - b||_1)
+                  + lambda_cyc (s_fwd E||F(G(a)) - a||_1 + E||G(F(b)) - b||_1)
                   + lambda_id lambda_cyc (E||G(b) - b||_1 + E||F(a) - a||_1)
 
-with lambda_cyc = cyclegan.cycle_weight (10), lambda_id = cyclegan.identity_weight (0.5) and
-the LSGAN objective in the presets (loss.name=lsgan). ganforge's LSGAN G loss is Mao et al.'s
-1/2 E[(D(G(a)) - 1)^2]; the CycleGAN paper writes E[(D(G(a)) - 1)^2], so against the same
-lambda_cyc the adversarial terms here weigh half as much. pool_A, pool_B are histories of
+with lambda_cyc = cyclegan.cycle_weight (10), s_fwd = cyclegan.forward_cycle_scale (1),
+lambda_id = cyclegan.identity_weight (0.5) and the LSGAN objective in the presets
+(loss.name=lsgan). s_fwd < 1 eases the forward cycle a -> G(a) -> F(G(a)) where G loses
+information (thickening a stroke): with full weight that cycle pays G to hide the input in
+faint marks of its output (Chu et al. 2017, "CycleGAN, a master of steganography").
+
+ganforge's LSGAN G loss is Mao et al.'s 1/2 E[(D(G(a)) - 1)^2]; the CycleGAN paper writes
+E[(D(G(a)) - 1)^2], so against the same lambda_cyc the adversarial terms here weigh half as
+much. pool_A, pool_B are histories of
 `cyclegan.pool_size` generated images (`ganforge.families.image_pool`); their contents and
 coin-flip generators are part of the checkpoint, so a resumed run draws exactly what an
 uninterrupted one would. One Adam holds G and F, another D_A and D_B, as in the reference
 code. Logged: loss_d (D_A + D_B), loss_g (both adversarial terms), loss_cycle (both
-directions, unweighted), loss_identity (both, unweighted; when used).
+directions, unweighted), loss_cycle_forward (the A -> B -> A term alone, unweighted),
+loss_identity (both, unweighted; when used).
 """
 
 from __future__ import annotations
@@ -55,13 +61,14 @@ class CycleGANFamily(TranslationFamily):
 
     @classmethod
     def reads(cls, cfg) -> set[str]:
-        return super().reads(cfg) | {"cyclegan.cycle_weight", "cyclegan.identity_weight",
-                                     "cyclegan.pool_size"}
+        return super().reads(cfg) | {"cyclegan.cycle_weight", "cyclegan.forward_cycle_scale",
+                                     "cyclegan.identity_weight", "cyclegan.pool_size"}
 
     def __init__(self, cfg, data, device: torch.device):
         self.start(cfg, device, data)
         m, c = cfg.model, cfg.cyclegan
         self.cycle_weight = c.cycle_weight
+        self.forward_cycle_weight = c.forward_cycle_scale * c.cycle_weight
         self.identity_weight = c.identity_weight * c.cycle_weight
         if self.identity_weight > 0 and self.in_shape[0] != self.out_shape[0]:
             raise ValueError(f"the identity loss compares G(b) with b, so it needs domains with "
@@ -107,21 +114,26 @@ class CycleGANFamily(TranslationFamily):
         self.update("D", loss)
         return {"loss_d": loss.detach(), "loss_d_a": loss_a.detach(), "loss_d_b": loss_b.detach()}
 
-    def g_step(self, batch, step):
-        a, b, fake_b, fake_a = self._translations_of(batch)
+    def g_objective(self, a, b, fake_b, fake_a) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """(the loss G and F minimise, its logged parts); see the module docstring."""
         d_a, d_b = unwrap(self.D_A), unwrap(self.D_B)
+        adversarial = (self.objective.g_loss(patch_logits(d_b, fake_b))
+                       + self.objective.g_loss(patch_logits(d_a, fake_a)))
+        forward = objectives.cycle_consistency_loss(a, self.F(fake_b))
+        backward = objectives.cycle_consistency_loss(b, self.G(fake_a))
+        loss = adversarial + self.forward_cycle_weight * forward + self.cycle_weight * backward
+        logs = {"loss_g": adversarial.detach(), "loss_cycle": (forward + backward).detach(),
+                "loss_cycle_forward": forward.detach()}
+        if self.identity_weight > 0:
+            identity = (objectives.identity_loss(b, self.G(b))
+                        + objectives.identity_loss(a, self.F(a)))
+            loss = loss + self.identity_weight * identity
+            logs["loss_identity"] = identity.detach()
+        return loss, logs
+
+    def g_step(self, batch, step):
         with frozen(self.d_params):
-            adversarial = (self.objective.g_loss(patch_logits(d_b, fake_b))
-                           + self.objective.g_loss(patch_logits(d_a, fake_a)))
-            cycle = (objectives.cycle_consistency_loss(a, self.F(fake_b))
-                     + objectives.cycle_consistency_loss(b, self.G(fake_a)))
-            loss = adversarial + self.cycle_weight * cycle
-            logs = {"loss_g": adversarial.detach(), "loss_cycle": cycle.detach()}
-            if self.identity_weight > 0:
-                identity = (objectives.identity_loss(b, self.G(b))
-                            + objectives.identity_loss(a, self.F(a)))
-                loss = loss + self.identity_weight * identity
-                logs["loss_identity"] = identity.detach()
+            loss, logs = self.g_objective(*self._translations_of(batch))
             self.update("G", loss)
         self.ema.update(step)
         return logs

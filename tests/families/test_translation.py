@@ -264,6 +264,32 @@ def test_cyclegan_resumes_exactly_with_its_image_pools(tmp_path, monkeypatch):
     assert {"loss_d", "loss_g", "loss_cycle", "loss_identity"} <= rows[-1].keys()
 
 
+@pytest.mark.parametrize("forward_scale, identity", [(1.0, 0.0), (0.3, 0.0), (0.0, 0.5)])
+def test_cyclegan_g_objective_by_hand(forward_scale, identity):
+    cfg = load_config(None, {**CYCLEGAN_TINY, "cyclegan.cycle_weight": 10.0,
+                             "cyclegan.forward_cycle_scale": forward_scale,
+                             "cyclegan.identity_weight": identity})
+    torch.manual_seed(0)
+    data = load_data(cfg)
+    family = CycleGANFamily(cfg, data, torch.device("cpu"))
+    batch = data.stream.next()
+    a, b = batch["a"], batch["b"]
+    with torch.no_grad():
+        fake_b, fake_a = family.G(a), family.F(b)
+        loss, logs = family.g_objective(a, b, fake_b, fake_a)
+        # lsgan: G minimises 1/2 E[(D(x) - 1)^2] on each side's patch logits
+        adversarial = (0.5 * ((family.D_B(fake_b) - 1) ** 2).mean()
+                       + 0.5 * ((family.D_A(fake_a) - 1) ** 2).mean())
+        forward = (family.F(fake_b) - a).abs().mean()
+        backward = (family.G(fake_a) - b).abs().mean()
+        same = (family.G(b) - b).abs().mean() + (family.F(a) - a).abs().mean()
+    expected = adversarial + 10.0 * (forward_scale * forward + backward + identity * same)
+    assert abs(loss.item() - expected.item()) < 1e-5 * abs(expected.item())
+    assert abs(logs["loss_cycle_forward"].item() - forward.item()) < 1e-6
+    assert abs(logs["loss_cycle"].item() - (forward + backward).item()) < 1e-6
+    assert ("loss_identity" in logs) == (identity > 0)
+
+
 def test_cyclegan_snapshot_shows_input_output_reconstruction_truth():
     cfg = load_config(None, {**CYCLEGAN_TINY})
     torch.manual_seed(0)
