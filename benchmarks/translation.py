@@ -1,7 +1,7 @@
 """Image-to-image translation on the bundled tasks: pix2pix and CycleGAN against two baselines.
 
-    python benchmarks/translation.py [--tasks edges,strokes] [--steps N] [--out DIR]
-                                     [--threads 2] [--json FILE]
+    python benchmarks/translation.py [--tasks edges,strokes] [--steps N] [--seeds 0,1,2]
+                                     [--no-baseline] [--out DIR] [--threads 2] [--json FILE]
 
 For each task it trains the task's preset (pix2pix-TASK, or cyclegan-strokes) with
 `ganforge.train`, then scores the EMA generator on the held-out test split with
@@ -11,7 +11,8 @@ that the `digits` classifier labels with their true class. The second baseline i
 generator, same data, steps, batch size and optimiser, trained on the L1 loss alone (no
 discriminator): `Pix2PixFamily(adversarial=False)`. CycleGAN never sees a pair; its L1
 baseline does: it is trained on (a, thicken(a)) pairs of domain A's training digits, so it is a
-supervised upper reference rather than a competitor.
+supervised upper reference rather than a competitor. --seeds trains each preset once per seed
+(the baseline for the first seed only); --no-baseline leaves the baseline out.
 
 Wall time is the training loop's (data loading and evaluation excluded); CPU time is the
 process's user + system time over the same span, which on a shared machine says more about
@@ -128,32 +129,41 @@ class _RunFacts:
         self.cfg, self.data = cfg, data
 
 
-def benchmark_task(task: str, steps: int | None, out: Path) -> dict:
+def benchmark_task(task: str, steps: int | None, out: Path, seed: int | None = None,
+                   baseline: bool = True) -> dict:
     from ganforge.config import load_config
 
     overrides = {"train.progress": False}
     if steps is not None:
         overrides["train.steps"] = steps
+    if seed is not None:
+        overrides["seed"] = seed
     cfg = load_config(preset_of(task), overrides)
-    print(f"{task}: {preset_of(task)}, {cfg.train.steps} steps", file=sys.stderr, flush=True)
-    adversarial, wall, cpu = train_adversarial(cfg, out / task)
+    print(f"{task}: {preset_of(task)}, {cfg.train.steps} steps, seed {cfg.seed}",
+          file=sys.stderr, flush=True)
+    run_name = task if seed is None else f"{task}-seed{seed}"
+    adversarial, wall, cpu = train_adversarial(cfg, out / run_name)
     print(f"  adversarial: {wall:.0f} s wall, {cpu:.0f} s CPU: {adversarial['metrics']}",
           file=sys.stderr, flush=True)
-    l1_only, l1_wall, l1_cpu = train_l1_only(cfg)
-    print(f"  L1 only: {l1_wall:.0f} s wall, {l1_cpu:.0f} s CPU: {l1_only['metrics']}",
-          file=sys.stderr, flush=True)
-    return {
+    result = {
         "task": task,
         "preset": preset_of(task),
+        "seed": cfg.seed,
         "steps": cfg.train.steps,
         "batch_size": cfg.data.batch_size,
         "wall_s": wall,
         "cpu_s": cpu,
         "metrics": adversarial["metrics"],
         "protocol": adversarial["protocol"],
-        "l1_only": {"wall_s": l1_wall, "cpu_s": l1_cpu, "metrics": l1_only["metrics"],
-                    "supervision": "paired (a, thicken(a))" if task == "strokes" else "paired"},
     }
+    if baseline:
+        l1_only, l1_wall, l1_cpu = train_l1_only(cfg)
+        print(f"  L1 only: {l1_wall:.0f} s wall, {l1_cpu:.0f} s CPU: {l1_only['metrics']}",
+              file=sys.stderr, flush=True)
+        result["l1_only"] = {
+            "wall_s": l1_wall, "cpu_s": l1_cpu, "metrics": l1_only["metrics"],
+            "supervision": "paired (a, thicken(a))" if task == "strokes" else "paired"}
+    return result
 
 
 def _fmt(metrics: dict, prefix: str = "") -> str:
@@ -164,7 +174,7 @@ def _fmt(metrics: dict, prefix: str = "") -> str:
 
 
 def _accuracy(metrics: dict) -> str:
-    value = metrics.get("class_accuracy")
+    value = metrics.get("class_accuracy")  # None also where no baseline was trained
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
@@ -175,12 +185,12 @@ def markdown_table(results: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        m, base = r["metrics"], r["l1_only"]["metrics"]
+        m, base = r["metrics"], r.get("l1_only", {}).get("metrics", {})
         truth = m.get("class_accuracy_target")
         accuracy = "-" if truth is None else (f"{_accuracy(m)} / {_accuracy(base)} / "
                                               f"{100 * truth:.1f}%")
         lines.append(
-            f"| {r['task']} | {r['preset']} | {r['steps']} | {r['wall_s'] / 60:.1f} / "
+            f"| {r['task']}, seed {r['seed']} | {r['preset']} | {r['steps']} | {r['wall_s'] / 60:.1f} / "
             f"{r['cpu_s'] / 60:.1f} | {_fmt(m)} | {_fmt(m, 'identity_')} | {_fmt(base)} | "
             f"{accuracy} |"
         )
@@ -193,6 +203,10 @@ def main() -> None:
                         help=f"comma-separated, from {', '.join(TASKS)}")
     parser.add_argument("--steps", type=int, default=None,
                         help="override every preset's train.steps (default: the presets')")
+    parser.add_argument("--seeds", default=None,
+                        help="comma-separated seeds, one training each (default: the presets')")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="leave out the L1-only generator")
     parser.add_argument("--out", default="runs/translation-benchmark", help="run directories")
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     parser.add_argument("--json", default=None, help="write all results to this JSON file")
@@ -201,13 +215,21 @@ def main() -> None:
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         parser.error(f"unknown tasks {', '.join(unknown)}; valid: {', '.join(TASKS)}")
+    try:
+        seeds = [None] if args.seeds is None else [int(v) for v in args.seeds.split(",") if v]
+    except ValueError:
+        parser.error(f"--seeds takes comma-separated integers, got {args.seeds!r}")
+    if not seeds:
+        parser.error("--seeds names no seed")
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         parser.error(f"{out} is not empty; choose another --out")
     results = []
     for task in tasks:
-        results.append(benchmark_task(task, args.steps, out))
+        for index, seed in enumerate(seeds):
+            baseline = index == 0 and not args.no_baseline
+            results.append(benchmark_task(task, args.steps, out, seed, baseline))
         if args.json:  # after every task, so a long benchmark leaves partial results
             Path(args.json).write_text(json.dumps(results, indent=1, default=float))
     print(markdown_table(results))

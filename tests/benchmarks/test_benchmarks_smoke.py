@@ -234,7 +234,8 @@ def check_translation(results: list[dict], tasks: list[str]) -> None:
     assert [r["task"] for r in results] == tasks
     for r in results:
         assert r["steps"] == 2
-        for metrics in (r["metrics"], r["l1_only"]["metrics"]):
+        scored = [r["metrics"], r["l1_only"]["metrics"]] if "l1_only" in r else [r["metrics"]]
+        for metrics in scored:
             assert_finite(metrics, ["l1", "psnr", "ssim", "identity_l1", "identity_psnr"])
         if r["task"] != "colorize":  # the digit tasks: classified by the bundled classifier
             assert_share(r["metrics"]["class_accuracy"])
@@ -243,9 +244,14 @@ def check_translation(results: list[dict], tasks: list[str]) -> None:
 def test_translation(tmp_path):
     out = tmp_path / "translation.json"
     stdout = run_benchmark("translation", "--tasks", "edges,strokes", "--steps", 2,
-                           "--threads", 1, "--out", tmp_path / "runs", "--json", out)
-    check_translation(json.loads(out.read_text()), ["edges", "strokes"])
-    assert "| strokes | cyclegan-strokes | 2 |" in stdout
+                           "--seeds", "3,4", "--threads", 1, "--out", tmp_path / "runs",
+                           "--json", out)
+    results = json.loads(out.read_text())
+    check_translation(results, ["edges", "edges", "strokes", "strokes"])
+    assert [r["seed"] for r in results] == [3, 4, 3, 4]
+    assert ["l1_only" in r for r in results] == [True, False, True, False]  # first seed only
+    assert "| strokes, seed 4 | cyclegan-strokes | 2 |" in stdout
+    assert (tmp_path / "runs" / "strokes-seed4" / "checkpoint").is_dir()
 
 
 @pytest.mark.slow
