@@ -16,13 +16,12 @@ faint marks of its output (Chu et al. 2017, "CycleGAN, a master of steganography
 
 ganforge's LSGAN G loss is Mao et al.'s 1/2 E[(D(G(a)) - 1)^2]; the CycleGAN paper writes
 E[(D(G(a)) - 1)^2], so against the same lambda_cyc the adversarial terms here weigh half as
-much. pool_A, pool_B are histories of
-`cyclegan.pool_size` generated images (`ganforge.families.image_pool`); their contents and
-coin-flip generators are part of the checkpoint, so a resumed run draws exactly what an
-uninterrupted one would. One Adam holds G and F, another D_A and D_B, as in the reference
-code. Logged: loss_d (D_A + D_B), loss_g (both adversarial terms), loss_cycle (both
-directions, unweighted), loss_cycle_forward (the A -> B -> A term alone, unweighted),
-loss_identity (both, unweighted; when used).
+much. pool_A, pool_B are histories of `cyclegan.pool_size` generated images
+(`ganforge.families.image_pool`); their contents and coin-flip generators are part of the
+checkpoint, so a resumed run draws exactly what an uninterrupted one would. One Adam holds G
+and F, another D_A and D_B, as in the reference code. Logged: loss_d (D_A + D_B), loss_g
+(both adversarial terms), loss_cycle (both directions, unweighted), loss_cycle_forward (the
+A -> B -> A term alone, unweighted), loss_identity (both, unweighted; when used).
 """
 
 from __future__ import annotations
