@@ -221,6 +221,8 @@ def main() -> None:
         parser.error(f"--seeds takes comma-separated integers, got {args.seeds!r}")
     if not seeds:
         parser.error("--seeds names no seed")
+    from ganforge.train.checkpoint import atomic_write
+
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
@@ -231,7 +233,8 @@ def main() -> None:
             baseline = index == 0 and not args.no_baseline
             results.append(benchmark_task(task, args.steps, out, seed, baseline))
         if args.json:  # after every task, so a long benchmark leaves partial results
-            Path(args.json).write_text(json.dumps(results, indent=1, default=float))
+            text = json.dumps(results, indent=1, default=float)
+            atomic_write(Path(args.json), lambda path, text=text: path.write_text(text))
     print(markdown_table(results))
 
 
