@@ -29,6 +29,25 @@ def test_every_preset_loads_and_has_a_description():
         assert cfg.description and cfg.description != Config().description or name == "digits-dcgan"
 
 
+#: each long preset as its base preset plus the schedule that benchmarks/README.md measured
+LONG_PRESETS = {
+    "digits-dcgan-long": ("digits-dcgan", {"train.steps": 16000, "optim.lr_decay": "linear",
+                                           "optim.decay_start": 0.5}),
+    "stacked-pacdcgan-long": ("stacked-pacdcgan", {"train.steps": 10000, "optim.lr_g": 8e-4,
+                                                   "optim.lr_d": 8e-4, "optim.lr_decay": "linear",
+                                                   "optim.decay_start": 0.5}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LONG_PRESETS))
+def test_long_preset_is_its_base_with_the_measured_schedule(name):
+    base, schedule = LONG_PRESETS[name]
+    measured, preset = load_config(base, schedule), load_config(name)
+    for section in ("data", "model", "loss", "optim"):
+        assert getattr(preset, section) == getattr(measured, section), section
+    assert (preset.train.steps, preset.train.ema) == (measured.train.steps, measured.train.ema)
+
+
 def test_default_preset_is_digits_dcgan():
     assert load_config(None).data.name == "mnist5k"
     assert load_config(None).model.arch == "dcgan"
