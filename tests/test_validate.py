@@ -89,3 +89,19 @@ def test_the_command_refuses_in_one_line_and_writes_nothing(args, message, tmp_p
     lines = [line for line in proc.stderr.splitlines() if line.startswith("ganforge train: ")]
     assert len(lines) == 1 and message in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("preset, args, message", [
+    ("stacked-dcgan", ["--set", "data.labels=true"], "data.name=stacked carries no class labels"),
+    ("stacked-dcgan-clusters", ["--set", "data.clusters=10001", "--set", "model.num_classes=10001"],
+     "data.clusters must be between 2 and 10,000"),
+])
+def test_stacked_digits_refuse_labels_and_more_clusters_than_fitted_images(preset, args, message,
+                                                                           tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "ganforge", "train", preset,
+                           "--out", str(out), *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("ganforge train: ")]
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()

@@ -21,6 +21,13 @@ def kmeans_labels(images: torch.Tensor, k: int, seed: int = 0) -> tuple[torch.Te
     k-means on the flattened images (k-means++ start, best of 3 starts, fixed seed), so every
     process of a distributed run and every later `load_run` finds the same clusters.
     """
+    labels, shares, _ = kmeans_fit(images, k, seed)
+    return labels, shares
+
+
+def kmeans_fit(images: torch.Tensor, k: int,
+               seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """kmeans_labels and the k centres (k, C, H, W) float32, for labelling unseen images."""
     from sklearn.cluster import KMeans
 
     n = images.shape[0]
@@ -28,6 +35,16 @@ def kmeans_labels(images: torch.Tensor, k: int, seed: int = 0) -> tuple[torch.Te
         raise ValueError(f"data.clusters must be between 2 and the number of training images "
                          f"({n}), got {k}")
     points = images.reshape(n, -1).to(torch.float64).numpy()
-    labels = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(points)
-    shares = np.bincount(labels, minlength=k) / n
-    return torch.as_tensor(labels, dtype=torch.long), torch.as_tensor(shares, dtype=torch.float32)
+    fit = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(points)
+    shares = np.bincount(fit.labels_, minlength=k) / n
+    centres = torch.as_tensor(fit.cluster_centers_, dtype=torch.float32).reshape(k, *images.shape[1:])
+    return (torch.as_tensor(fit.labels_, dtype=torch.long),
+            torch.as_tensor(shares, dtype=torch.float32), centres)
+
+
+def nearest_centre(images: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    """(N,) int64: the centre (k, ...) nearest each image (N, ...) in squared Euclidean
+    distance, the rule k-means assigns its own points by: ||x||^2 - 2 x.c + ||c||^2, whose
+    first term is the same for every centre."""
+    x, c = images.flatten(1), centres.flatten(1).to(images.device, images.dtype)
+    return ((c * c).sum(1) - 2 * x @ c.T).argmin(1)

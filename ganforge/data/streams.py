@@ -8,7 +8,8 @@ process with batch W*m sees):
     ToyStream      fresh samples of a known distribution (toys, point clouds)
     TensorStream   epochs over in-memory tensors, reshuffled each epoch
     ZipStream      independent streams side by side (unpaired domains A and B)
-    StackedStream  three digits stacked as R, G, B, drawn afresh every batch
+    StackedStream  three digits stacked as R, G, B, drawn afresh every batch (and their
+                   nearest k-means centre, for data.clusters)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import torch
 
+from ganforge.data.clusters import nearest_centre
 from ganforge.data.stacked import DEPTH, stack
 
 
@@ -120,21 +122,28 @@ class ZipStream:
 
 
 class StackedStream:
-    """Endless minibatches {"x": (B, 3, S, S)} of freshly stacked training digits."""
+    """Endless minibatches {"x": (B, 3, S, S)} of freshly stacked training digits, and with
+    `centres` (data.clusters) {"y": (B,)}, the k-means centre nearest each image."""
 
     def __init__(self, digits: torch.Tensor, batch_size: int, seed: int, rank: int = 0,
-                 world: int = 1):
+                 world: int = 1, centres: torch.Tensor | None = None):
         self.digits, self.batch_size, self.rank, self.world = digits, batch_size, rank, world
+        self.centres = centres
         self.generator = torch.Generator().manual_seed(seed)
 
     def next(self) -> dict[str, torch.Tensor]:
         index = torch.randint(len(self.digits), (self.batch_size * self.world, DEPTH),
                               generator=self.generator)
-        return {"x": stack(self.digits, index[self.rank :: self.world].to(self.digits.device))}
+        x = stack(self.digits, index[self.rank :: self.world].to(self.digits.device))
+        if self.centres is None:
+            return {"x": x}
+        return {"x": x, "y": nearest_centre(x, self.centres)}
 
     def to_(self, device: torch.device) -> None:
-        """Hold the digits on `device`: batches are then stacked there."""
+        """Hold the digits on `device`: batches are then stacked (and labelled) there."""
         self.digits = self.digits.to(device)
+        if self.centres is not None:
+            self.centres = self.centres.to(device)
 
     def state_dict(self) -> dict[str, Any]:
         return {"generator": self.generator.get_state()}

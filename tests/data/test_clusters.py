@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ganforge.config import load_config
-from ganforge.data.clusters import kmeans_labels
+from ganforge.data.clusters import kmeans_fit, kmeans_labels, nearest_centre
 from ganforge.families import build_family, load_data
 from ganforge.run import build
 
@@ -107,3 +107,46 @@ def test_global_categorical_slices_one_global_draw():
     interleaved = torch.tensor(list(itertools.chain(*zip(*[p.tolist() for p in parts]))))
     assert torch.equal(interleaved, whole)
     assert whole.max() <= 2  # clusters with no share are never drawn
+
+
+def test_nearest_centre_is_the_assignment_of_scikit_learn():
+    """The stream's labelling rule against KMeans.predict on points it was not fitted on."""
+    from sklearn.cluster import KMeans
+
+    g = torch.Generator().manual_seed(1)
+    fit_on, unseen = torch.randn(300, 2, 3, 3, generator=g), torch.randn(200, 2, 3, 3, generator=g)
+    labels, _, centres = kmeans_fit(fit_on, 7, seed=0)
+    assert torch.equal(nearest_centre(fit_on, centres), labels)  # k-means' own points
+    reference = KMeans(n_clusters=7, n_init=3, random_state=0).fit(
+        fit_on.flatten(1).double().numpy())
+    expected = torch.as_tensor(reference.predict(unseen.flatten(1).double().numpy()))
+    assert torch.equal(nearest_centre(unseen, centres), expected)
+
+
+def _stacked(monkeypatch, **extra):
+    import ganforge.data.sets.stacked as stacked_set
+
+    monkeypatch.setattr(stacked_set, "CLUSTER_FIT_TRIPLES", 400)  # k-means in a second
+    settings = {"data.clusters": 5, "model.num_classes": 5, "model.head": "projection",
+                "model.g_width": 8, "model.d_width": 8, "data.batch_size": 16}
+    cfg = load_config("stacked-dcgan", dict(settings, **extra))
+    data = load_data(cfg)
+    return cfg, data, build_family(cfg, data, torch.device("cpu"))
+
+
+def test_clustered_stacked_digits_label_each_fresh_image_with_its_nearest_centre(monkeypatch):
+    from ganforge.data.stacked import stacked_images
+
+    cfg, data, family = _stacked(monkeypatch)
+    fit_on = stacked_images(400, cfg.seed, "train")[0]
+    labels, prior, centres = kmeans_fit(fit_on, 5, cfg.seed)
+    assert data.num_classes == 5 and torch.equal(data.label_prior, prior)
+    assert torch.equal(data.stream.centres, centres)
+    batch = data.stream.next()
+    distances = ((batch["x"].flatten(1)[:, None] - centres.flatten(1)[None]) ** 2).sum(2)
+    assert torch.equal(batch["y"], distances.argmin(1))
+    # G draws its clusters in the fitted shares
+    torch.manual_seed(0)
+    counts = torch.bincount(family.fake_labels(30000), minlength=5).float() / 30000
+    assert (counts - prior).abs().max().item() < 0.015
+

@@ -1,5 +1,10 @@
 """Stacked MNIST (ganforge.data.stacked): three mnist5k digits as R, G and B, 1,000 modes,
-stacked afresh every batch."""
+stacked afresh every batch.
+
+With data.clusters=K each image is labelled with the nearest of K k-means centres (no digit
+labels), found on CLUSTER_FIT_TRIPLES stacked training images: the whole image's pixels, so
+nothing of the three-channel construction is told to the model. The centres are those images'
+k-means clusters; a fresh image takes the cluster k-means would assign it."""
 
 from __future__ import annotations
 
@@ -13,6 +18,9 @@ from ganforge.data.streams import StackedStream
 REFERENCE_TRIPLES = 10_000
 #: held-out triples (of the test digits, seed 0)
 HELD_OUT_TRIPLES = 1_000
+#: stacked training images that data.clusters' k-means is fitted on (~25 s on one core for
+#: K = 100, at each build: a training start and every load of the run)
+CLUSTER_FIT_TRIPLES = 10_000
 
 
 class StackedDigits(DataSet):
@@ -26,14 +34,26 @@ class StackedDigits(DataSet):
         if d.channels != DEPTH:
             raise ValueError(f"data.name=stacked stacks three digits as R, G, B: set "
                              f"data.channels=3 (got {d.channels})")
-        if d.labels or d.clusters or d.labelled_per_class:
-            raise ValueError("data.name=stacked carries no class labels or clusters: set "
-                             "data.labels=false, data.clusters=0 and data.labelled_per_class=0")
+        if d.labels or d.labelled_per_class:
+            raise ValueError("data.name=stacked carries no class labels: set data.labels=false "
+                             "and data.labelled_per_class=0 (data.clusters=K labels its images "
+                             "with k-means clusters instead)")
+        if d.clusters and not 2 <= d.clusters <= CLUSTER_FIT_TRIPLES:
+            raise ValueError(f"data.clusters must be between 2 and {CLUSTER_FIT_TRIPLES:,} (the "
+                             f"stacked images k-means is fitted on), or 0; got {d.clusters}")
 
     def build(self, cfg, rank: int = 0, world: int = 1) -> Data:
-        digits = load_digits("train", cfg.data.image_size)[0]
-        stream = StackedStream(digits, cfg.data.batch_size, cfg.seed, rank, world)
-        return Data(stream, "images", (DEPTH, *digits.shape[2:]))
+        d = cfg.data
+        digits = load_digits("train", d.image_size)[0]
+        centres, prior = None, None
+        if d.clusters:
+            from ganforge.data.clusters import kmeans_fit
+
+            fit_on = stacked_images(CLUSTER_FIT_TRIPLES, cfg.seed, "train", d.image_size)[0]
+            _, prior, centres = kmeans_fit(fit_on, d.clusters, cfg.seed)
+        stream = StackedStream(digits, d.batch_size, cfg.seed, rank, world, centres)
+        return Data(stream, "images", (DEPTH, *digits.shape[2:]), d.clusters,
+                    label_prior=prior)
 
     def reference_images(self, cfg) -> torch.Tensor:
         return stacked_images(REFERENCE_TRIPLES, 0, "train", cfg.data.image_size)[0]
