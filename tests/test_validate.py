@@ -93,8 +93,8 @@ def test_the_command_refuses_in_one_line_and_writes_nothing(args, message, tmp_p
 
 @pytest.mark.parametrize("preset, args, message", [
     ("stacked-dcgan", ["--set", "data.labels=true"], "data.name=stacked carries no class labels"),
-    ("stacked-dcgan-clusters", ["--set", "data.clusters=10001", "--set", "model.num_classes=10001"],
-     "data.clusters must be between 2 and 10,000"),
+    ("stacked-dcgan", ["--set", "data.clusters=10001", "--set", "model.num_classes=10001",
+                       "--set", "model.head=projection"], "data.clusters must be between 2 and 10,000"),
 ])
 def test_stacked_digits_refuse_labels_and_more_clusters_than_fitted_images(preset, args, message,
                                                                            tmp_path):
