@@ -82,26 +82,25 @@ def test_every_preset_validates(tmp_path, style_corpus):
     (["--set", "device=cuda:7"], "device=cuda:7"),
 ])
 def test_the_command_refuses_in_one_line_and_writes_nothing(args, message, tmp_path):
-    out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "ganforge", "train", "toy-ring", "--out",
-                           str(out), *args], capture_output=True, text=True, timeout=120)
+    assert_train_refuses("toy-ring", args, message, tmp_path / "run")
+
+
+def assert_train_refuses(preset: str, args: list[str], message: str, out) -> None:
+    """`ganforge train PRESET --out OUT ARGS` exits 2 with one line naming `message`, no
+    traceback, and makes no folder."""
+    proc = subprocess.run([sys.executable, "-m", "ganforge", "train", preset, "--out", str(out),
+                           *args], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.startswith("ganforge train: ")]
     assert len(lines) == 1 and message in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr and not out.exists()
 
 
-@pytest.mark.parametrize("preset, args, message", [
-    ("stacked-dcgan", ["--set", "data.labels=true"], "data.name=stacked carries no class labels"),
-    ("stacked-dcgan", ["--set", "data.clusters=10001", "--set", "model.num_classes=10001",
-                       "--set", "model.head=projection"], "data.clusters must be between 2 and 10,000"),
+@pytest.mark.parametrize("args, message", [
+    (["--set", "data.labels=true"], "data.name=stacked carries no class labels"),
+    (["--set", "data.clusters=10001", "--set", "model.num_classes=10001",
+      "--set", "model.head=projection"], "data.clusters must be between 2 and 10,000"),
 ])
-def test_stacked_digits_refuse_labels_and_more_clusters_than_fitted_images(preset, args, message,
+def test_stacked_digits_refuse_labels_and_more_clusters_than_fitted_images(args, message,
                                                                            tmp_path):
-    out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "ganforge", "train", preset,
-                           "--out", str(out), *args], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("ganforge train: ")]
-    assert len(lines) == 1 and message in lines[0], proc.stderr
-    assert "Traceback" not in proc.stderr and not out.exists()
+    assert_train_refuses("stacked-dcgan", args, message, tmp_path / "run")
