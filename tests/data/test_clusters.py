@@ -109,27 +109,37 @@ def test_global_categorical_slices_one_global_draw():
     assert whole.max() <= 2  # clusters with no share are never drawn
 
 
+def assert_nearest(images: torch.Tensor, centres: torch.Tensor, picks: torch.Tensor) -> None:
+    """Each pick is a nearest centre in float64 distance: float32 rounding (which differs
+    between CPUs) may only choose between centres tied to within 1e-5 of the distance."""
+    distances = torch.cdist(images.flatten(1).double(), centres.flatten(1).double()) ** 2
+    best = distances.min(1).values
+    assert (distances.gather(1, picks[:, None]).squeeze(1) - best <= 1e-5 * best).all()
+
+
 def test_nearest_centre_is_the_assignment_of_scikit_learn():
     """The stream's labelling rule against KMeans.predict on points it was not fitted on."""
     from sklearn.cluster import KMeans
 
     g = torch.Generator().manual_seed(1)
     fit_on, unseen = torch.randn(300, 2, 3, 3, generator=g), torch.randn(200, 2, 3, 3, generator=g)
-    labels, _, centres = kmeans_fit(fit_on, 7, seed=0)
-    assert torch.equal(nearest_centre(fit_on, centres), labels)  # k-means' own points
+    _, _, centres = kmeans_fit(fit_on, 7, seed=0)
     reference = KMeans(n_clusters=7, n_init=3, random_state=0).fit(
         fit_on.flatten(1).double().numpy())
     expected = torch.as_tensor(reference.predict(unseen.flatten(1).double().numpy()))
-    assert torch.equal(nearest_centre(unseen, centres), expected)
+    assert_nearest(unseen, centres, expected)  # scikit-learn's centres are ours
+    for points in (fit_on, unseen):
+        assert_nearest(points, centres, nearest_centre(points, centres))
+    assert (nearest_centre(unseen, centres) == expected).float().mean() > 0.99
 
 
-def _stacked(monkeypatch, **extra):
+def _stacked(monkeypatch):
     import ganforge.data.sets.stacked as stacked_set
 
     monkeypatch.setattr(stacked_set, "CLUSTER_FIT_TRIPLES", 400)  # k-means in a second
     settings = {"data.clusters": 5, "model.num_classes": 5, "model.head": "projection",
                 "model.g_width": 8, "model.d_width": 8, "data.batch_size": 16}
-    cfg = load_config("stacked-dcgan", dict(settings, **extra))
+    cfg = load_config("stacked-dcgan", settings)
     data = load_data(cfg)
     return cfg, data, build_family(cfg, data, torch.device("cpu"))
 
@@ -139,14 +149,12 @@ def test_clustered_stacked_digits_label_each_fresh_image_with_its_nearest_centre
 
     cfg, data, family = _stacked(monkeypatch)
     fit_on = stacked_images(400, cfg.seed, "train")[0]
-    labels, prior, centres = kmeans_fit(fit_on, 5, cfg.seed)
+    _, prior, centres = kmeans_fit(fit_on, 5, cfg.seed)
     assert data.num_classes == 5 and torch.equal(data.label_prior, prior)
     assert torch.equal(data.stream.centres, centres)
     batch = data.stream.next()
-    distances = ((batch["x"].flatten(1)[:, None] - centres.flatten(1)[None]) ** 2).sum(2)
-    assert torch.equal(batch["y"], distances.argmin(1))
+    assert_nearest(batch["x"], centres, batch["y"])
     # G draws its clusters in the fitted shares
     torch.manual_seed(0)
     counts = torch.bincount(family.fake_labels(30000), minlength=5).float() / 30000
     assert (counts - prior).abs().max().item() < 0.015
-
