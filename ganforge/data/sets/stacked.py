@@ -18,7 +18,7 @@ from ganforge.data.streams import StackedStream
 REFERENCE_TRIPLES = 10_000
 #: held-out triples (of the test digits, seed 0)
 HELD_OUT_TRIPLES = 1_000
-#: stacked training images that data.clusters' k-means is fitted on (~25 s on one core for
+#: stacked training images that data.clusters' k-means is fitted on (~23 s on 2 cores for
 #: K = 100, at each build: a training start and every load of the run)
 CLUSTER_FIT_TRIPLES = 10_000
 
