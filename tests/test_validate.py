@@ -104,3 +104,17 @@ def assert_train_refuses(preset: str, args: list[str], message: str, out) -> Non
 def test_stacked_digits_refuse_labels_and_more_clusters_than_fitted_images(args, message,
                                                                            tmp_path):
     assert_train_refuses("stacked-dcgan", args, message, tmp_path / "run")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "data.clusters=10001", "--set", "model.num_classes=10001",
+      "--set", "model.head=projection"], "data.clusters must be between 2 and 10,000"),
+    (["--set", "data.clusters=8"], "set model.num_classes=8"),
+    (["--set", "data.clusters=8", "--set", "model.num_classes=8", "--set", "model.head=projection",
+      "--set", "model.pack=2"], "model.pack=2 is only supported with the 'plain' head"),
+    (["--set", "data.labels=true", "--set", "model.num_classes=8",
+      "--set", "model.head=projection"], "data.name=ring8 carries no class labels"),
+])
+def test_toy_clusters_refuse_impossible_counts_and_an_unconditional_or_packed_model(
+        args, message, tmp_path):
+    assert_train_refuses("toy-ring", args, message, tmp_path / "run")

@@ -23,20 +23,26 @@ from ganforge.data.stacked import DEPTH, stack
 
 
 class ToyStream:
-    """Fresh samples from a known distribution at every step (the data are infinite).
+    """Fresh samples from a known distribution at every step (the data are infinite), and with
+    `centres` (data.clusters) {"y": (B,)}, the k-means centre nearest each sample.
 
     Every process draws the global batch (batch_size * world) from the same seeded
     generator and keeps its slice rank, rank + world, ...: W processes with batch m
     see exactly the samples one process with batch W*m would.
     """
 
-    def __init__(self, dist, batch_size: int, seed: int, rank: int = 0, world: int = 1):
+    def __init__(self, dist, batch_size: int, seed: int, rank: int = 0, world: int = 1,
+                 centres: torch.Tensor | None = None):
         self.dist, self.batch_size, self.rank, self.world = dist, batch_size, rank, world
+        self.centres = centres
         self.generator = torch.Generator().manual_seed(seed)
 
     def next(self) -> dict[str, torch.Tensor]:
         x = self.dist.sample(self.batch_size * self.world, self.generator).float()
-        return {"x": x[self.rank :: self.world]}
+        x = x[self.rank :: self.world]
+        if self.centres is None:
+            return {"x": x}
+        return {"x": x, "y": nearest_centre(x, self.centres)}
 
     def to_(self, device: torch.device) -> None:
         """Samples are drawn on the CPU from a CPU generator: nothing to move."""

@@ -50,6 +50,10 @@ def check_gan_config(cfg) -> None:
     if model.num_classes > 0 and not labelled:
         raise ValueError("model.num_classes > 0 makes G class-conditional, which needs "
                          "labelled data: set data.labels=true (or model.num_classes=0)")
+    if model.pack > 1 and model.head != "plain":
+        raise ValueError(f"model.pack={model.pack} is only supported with the 'plain' head "
+                         f"(D scores packs of samples, not one labelled sample): set "
+                         f"model.pack=1 or model.head=plain")
     if model.head == "acgan" and model.num_classes < 1:
         raise ValueError("model.head=acgan trains G to produce the class it is given: set "
                          "model.num_classes (e.g. 10) to make G class-conditional")

@@ -45,7 +45,8 @@ def register_arch(name: str, kind: str, keys: tuple[str, ...]):
 
 
 @register_arch("mlp", "gan", ("z_dim", "g_width", "d_width", "depth", "activation", "g_norm",
-                              "d_norm", "spectral_norm", "pack", "minibatch_std"))
+                              "d_norm", "spectral_norm", "pack", "minibatch_std", "num_classes",
+                              "head"))
 def _mlp(m, data) -> tuple[nn.Module, nn.Module]:
     from ganforge.nets.mlp import MLPDiscriminator, MLPGenerator
 
@@ -53,10 +54,12 @@ def _mlp(m, data) -> tuple[nn.Module, nn.Module]:
         raise ValueError("model.arch=mlp is for the toy data sets (gauss1d, mog1d, ring8, ...)")
     dim = data.shape[0]
     norm = lambda n: "none" if n in ("none", "instance") else n  # noqa: E731
-    g = MLPGenerator(m.z_dim, dim, m.g_width, m.depth, m.activation, norm(m.g_norm))
+    g = MLPGenerator(m.z_dim, dim, m.g_width, m.depth, m.activation, norm(m.g_norm),
+                     num_classes=m.num_classes)
     d = MLPDiscriminator(dim, m.d_width, m.depth, "leaky_relu", norm(m.d_norm),
                          spectral_norm=m.spectral_norm, pack=m.pack,
-                         minibatch_std=m.minibatch_std)
+                         minibatch_std=m.minibatch_std, num_classes=_d_classes(m, data),
+                         head=m.head)
     return g, d
 
 

@@ -1,5 +1,9 @@
 """Toy distributions whose densities are known (ganforge.data.toy), and point clouds of one's
-own (data.name=points, data.path=FILE.csv; ganforge.data.points): fresh samples every step."""
+own (data.name=points, data.path=FILE.csv; ganforge.data.points): fresh samples every step.
+
+With data.clusters=K each sample is labelled with the nearest of K k-means centres, found on
+CLUSTER_FIT_POINTS samples of the distribution: nothing of its mixture components is told to
+the model, and K need not be their number."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from ganforge.data.sets.base import Data, DataSet, needs_path
 from ganforge.data.streams import ToyStream
 
 POINTS_FILE = "FILE.csv (one point x0,x1 a line)"
+#: samples that data.clusters' k-means is fitted on (under a second for K = 50 in 2-D)
+CLUSTER_FIT_POINTS = 10_000
 
 
 class ToyData(DataSet):
@@ -19,6 +25,16 @@ class ToyData(DataSet):
     def __init__(self, name: str):
         self.name = name
 
+    def check(self, cfg) -> None:
+        if cfg.data.labels or cfg.data.labelled_per_class:
+            raise ValueError(f"data.name={self.name} carries no class labels: set data.labels="
+                             f"false and data.labelled_per_class=0 (data.clusters=K labels its "
+                             f"samples with k-means clusters instead)")
+        k = cfg.data.clusters
+        if k and not 2 <= k <= CLUSTER_FIT_POINTS:
+            raise ValueError(f"data.clusters must be between 2 and {CLUSTER_FIT_POINTS:,} (the "
+                             f"samples k-means is fitted on), or 0; got {k}")
+
     def distribution(self, cfg):
         from ganforge.data.toy import load_toy
 
@@ -26,8 +42,16 @@ class ToyData(DataSet):
 
     def build(self, cfg, rank: int = 0, world: int = 1) -> Data:
         dist = self.distribution(cfg)
-        stream = ToyStream(dist, cfg.data.batch_size, cfg.seed, rank, world)
-        return Data(stream, "toy", (dist.dim,), toy=dist)
+        centres, prior = None, None
+        if cfg.data.clusters:
+            import torch
+
+            from ganforge.data.clusters import kmeans_fit
+
+            fit_on = dist.sample(CLUSTER_FIT_POINTS, torch.Generator().manual_seed(cfg.seed))
+            _, prior, centres = kmeans_fit(fit_on, cfg.data.clusters, cfg.seed)
+        stream = ToyStream(dist, cfg.data.batch_size, cfg.seed, rank, world, centres)
+        return Data(stream, "toy", (dist.dim,), cfg.data.clusters, toy=dist, label_prior=prior)
 
 
 class PointCloud(ToyData):
@@ -41,6 +65,7 @@ class PointCloud(ToyData):
 
     def check(self, cfg) -> None:
         needs_path(cfg, POINTS_FILE)
+        super().check(cfg)
 
     def distribution(self, cfg):
         from ganforge.data.points import load_points
