@@ -23,7 +23,7 @@ def load_benchmark():
 @pytest.mark.parametrize("data", ["ring8", "grid25"])
 def test_best_preset_is_the_benchmarked_configuration(data):
     bench = load_benchmark()
-    benchmarked = load_config(bench.PRESET[data], bench.CONFIGS[bench.BEST])
+    benchmarked = load_config(bench.PRESET[data], bench.overrides(bench.BEST, data))
     preset = load_config(bench.BEST_PRESET[data])
     for section in ("data", "model", "loss", "optim"):
         assert getattr(preset, section) == getattr(benchmarked, section), section

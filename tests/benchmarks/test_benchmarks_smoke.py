@@ -166,11 +166,11 @@ def test_inpaint_ceiling(tmp_path):
 
 def test_mode_collapse(tmp_path):
     rows_path = tmp_path / "rows.jsonl"
-    run_benchmark("mode_collapse", "--data", "ring8", "grid25", "--configs", "ns", "best", "real",
+    run_benchmark("mode_collapse", "--data", "ring8", "grid25", "--configs", "ns", "clusters", "real",
                   "--seeds", 1, "--steps", 20, "--out", rows_path)
     rows = json_lines(rows_path)
     assert {(r["data"], r["config"]) for r in rows} == {
-        (data, config) for data in ("ring8", "grid25") for config in ("ns", "best", "real")}
+        (data, config) for data in ("ring8", "grid25") for config in ("ns", "clusters", "real")}
     for row in rows:
         trained = row["config"] != "real"
         assert row["steps"] == (20 if trained else 0) and row["diverged"] is None
@@ -180,7 +180,7 @@ def test_mode_collapse(tmp_path):
             assert row["modes"] == {"ring8": 8, "grid25": 25}[row["data"]]
             assert abs(row["hq_fraction"] - 0.98889) < 0.012
     table = run_benchmark("mode_collapse", "--table", "--out", rows_path)
-    assert "| ns |" in table and "| best |" in table and "| real |" in table
+    assert "| ns |" in table and "| clusters |" in table and "| real |" in table
 
 
 def check_throughput(result: dict, configs: list[str], variants: list[str]) -> None:
