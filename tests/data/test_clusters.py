@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 import torch
 
+from ganforge.cli import main
 from ganforge.config import load_config
 from ganforge.data.clusters import kmeans_fit, kmeans_labels, nearest_centre
+from ganforge.data.sets.toys import CLUSTER_FIT_POINTS
+from ganforge.data.toy import grid25
 from ganforge.families import build_family, load_data
 from ganforge.run import build
 
@@ -161,9 +165,6 @@ def test_clustered_stacked_digits_label_each_fresh_image_with_its_nearest_centre
 
 
 def test_clustered_toy_samples_are_labelled_with_their_nearest_centre():
-    from ganforge.data.sets.toys import CLUSTER_FIT_POINTS
-    from ganforge.data.toy import grid25
-
     cfg = load_config("toy-grid", {"data.clusters": 50, "model.num_classes": 50,
                                    "model.head": "projection"})
     data = load_data(cfg)
@@ -186,10 +187,6 @@ def test_clustered_toy_samples_are_labelled_with_their_nearest_centre():
 def test_a_ring_conditioned_on_its_clusters_fills_every_mode_without_bridges(tmp_path, capsys):
     """1,500 steps of toy-ring: the clustered G puts 95.8-96.8 % of its samples within 3 std of
     a mode on seeds 0-2 (the unconditional G 49-71 %, mode KL 0.08-0.43), each mode its share."""
-    import json
-
-    from ganforge.cli import main
-
     run = tmp_path / "run"
     assert main(["train", "toy-ring", "--out", str(run), "--set", "data.clusters=16",
                  "--set", "model.num_classes=16", "--set", "model.head=projection",

@@ -107,3 +107,16 @@ def needs_path(cfg, what: str) -> Path:
         raise ValueError(f"data.path={cfg.data.path} does not exist; data.name={cfg.data.name} "
                          f"needs {what}")
     return path
+
+
+def check_cluster_labels_only(cfg, items: str, fit_count: int, fit_on: str) -> None:
+    """For data without classes: refuse data.labels and data.labelled_per_class, and a
+    data.clusters=K that k-means cannot fit on the `fit_count` `fit_on` (2 <= K <= fit_count)."""
+    d = cfg.data
+    if d.labels or d.labelled_per_class:
+        raise ValueError(f"data.name={d.name} carries no class labels: set data.labels=false "
+                         f"and data.labelled_per_class=0 (data.clusters=K labels its {items} "
+                         f"with k-means clusters instead)")
+    if d.clusters and not 2 <= d.clusters <= fit_count:
+        raise ValueError(f"data.clusters must be between 2 and {fit_count:,} (the {fit_on} "
+                         f"k-means is fitted on), or 0; got {d.clusters}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ganforge.data.sets.base import Data, DataSet
+from ganforge.data.sets.base import Data, DataSet, check_cluster_labels_only
 from ganforge.data.stacked import DEPTH, load_digits, stacked_images
 from ganforge.data.streams import StackedStream
 
@@ -34,13 +34,7 @@ class StackedDigits(DataSet):
         if d.channels != DEPTH:
             raise ValueError(f"data.name=stacked stacks three digits as R, G, B: set "
                              f"data.channels=3 (got {d.channels})")
-        if d.labels or d.labelled_per_class:
-            raise ValueError("data.name=stacked carries no class labels: set data.labels=false "
-                             "and data.labelled_per_class=0 (data.clusters=K labels its images "
-                             "with k-means clusters instead)")
-        if d.clusters and not 2 <= d.clusters <= CLUSTER_FIT_TRIPLES:
-            raise ValueError(f"data.clusters must be between 2 and {CLUSTER_FIT_TRIPLES:,} (the "
-                             f"stacked images k-means is fitted on), or 0; got {d.clusters}")
+        check_cluster_labels_only(cfg, "images", CLUSTER_FIT_TRIPLES, "stacked images")
 
     def build(self, cfg, rank: int = 0, world: int = 1) -> Data:
         d = cfg.data

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganforge.data.sets.base import Data, DataSet, needs_path
+from ganforge.data.sets.base import Data, DataSet, check_cluster_labels_only, needs_path
 from ganforge.data.streams import ToyStream
 
 POINTS_FILE = "FILE.csv (one point x0,x1 a line)"
@@ -26,14 +26,7 @@ class ToyData(DataSet):
         self.name = name
 
     def check(self, cfg) -> None:
-        if cfg.data.labels or cfg.data.labelled_per_class:
-            raise ValueError(f"data.name={self.name} carries no class labels: set data.labels="
-                             f"false and data.labelled_per_class=0 (data.clusters=K labels its "
-                             f"samples with k-means clusters instead)")
-        k = cfg.data.clusters
-        if k and not 2 <= k <= CLUSTER_FIT_POINTS:
-            raise ValueError(f"data.clusters must be between 2 and {CLUSTER_FIT_POINTS:,} (the "
-                             f"samples k-means is fitted on), or 0; got {k}")
+        check_cluster_labels_only(cfg, "samples", CLUSTER_FIT_POINTS, "samples")
 
     def distribution(self, cfg):
         from ganforge.data.toy import load_toy
