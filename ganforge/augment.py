@@ -17,6 +17,17 @@ the augmentations. Policies (any comma-separated subset, applied in this order):
 
 The randomness comes from a torch.Generator the caller owns (the family's `aux_rng`), so runs
 are reproducible and resume exactly.
+
+Adaptive augmentation (ADA; Karras, Aittala, Hellsten, Laine, Lehtinen & Aila 2020) applies
+each augmentation to each image with a probability p instead of always, and steers p by how
+sure D is of the training images: every `interval` D steps,
+
+    r_t = E[sign(D(T(x)))] over the real images of those steps,
+    p <- clip(p + sign(r_t - target) * images / (kimg * 1000), 0, 1),
+
+so p rises while D overfits (r_t above the target, 0.6 in the paper) and falls when it does
+not; `kimg` thousand images take p from 0 to 1. With p < 1 the clean images keep a share
+1 - p, so G is still pushed to the un-augmented data.
 """
 
 from __future__ import annotations
@@ -94,11 +105,64 @@ def cutout(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
 AUGMENTATIONS = {"color": color, "translation": translation, "cutout": cutout}
 
 
-def diff_augment(x: torch.Tensor, policy: tuple[str, ...], rng: torch.Generator) -> torch.Tensor:
-    """T(x): the policy's augmentations in order, independently per image; differentiable."""
+def diff_augment(x: torch.Tensor, policy: tuple[str, ...], rng: torch.Generator,
+                 p: float = 1.0) -> torch.Tensor:
+    """T(x): the policy's augmentations in order, independently per image; differentiable.
+    With p < 1 (ADA) each augmentation reaches each image with probability p."""
     if x.dim() != 4:
         raise ValueError(f"loss.diffaugment augments images (N, C, H, W), got shape "
                          f"{tuple(x.shape)}; turn it off for 2-D or 1-D data")
     for name in policy:
-        x = AUGMENTATIONS[name](x, rng)
+        augmented = AUGMENTATIONS[name](x, rng)
+        if p < 1:  # the augmentation's own draws happen anyway, so the stream is the same
+            chosen = torch.rand(x.shape[0], 1, 1, 1, generator=rng) < p
+            augmented = torch.where(chosen.to(x.device), augmented, x)
+        x = augmented
     return x
+
+
+def ada_adjust(p: float, sign_mean: float, target: float, images: int, kimg: float) -> float:
+    """ADA's step of p: p + sign(r_t - target) * images / (kimg * 1000), clipped to [0, 1]."""
+    step = images / (kimg * 1000.0)
+    if sign_mean > target:
+        p += step
+    elif sign_mean < target:
+        p -= step
+    return min(max(p, 0.0), 1.0)
+
+
+class AdaptiveAugment:
+    """ADA's controller: `observe` D's logits on each step's augmented real images, `step`
+    after each D step; every `interval` steps p moves by ada_adjust. `total` sums a float64
+    tensor over the processes of a distributed run (identity on one), so r_t and the image
+    count are the global ones and every process moves p alike."""
+
+    def __init__(self, target: float, kimg: float, interval: int, total=lambda t: t):
+        self.target, self.kimg, self.interval, self.total = target, kimg, interval, total
+        self.p, self.sign_mean = 0.0, 0.0  # r_t of the last adjustment, for the logs
+        self.measured = 0  # the real images (of all processes) that r_t was measured on
+        self.sign_sum, self.images, self.steps = 0.0, 0, 0
+
+    def observe(self, real_logits: torch.Tensor) -> None:
+        # a tensor sum, read once per interval: no device sync on every step
+        self.sign_sum = self.sign_sum + real_logits.detach().float().sign().sum()
+        self.images += real_logits.numel()
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps % self.interval or self.images == 0:
+            return
+        local = torch.tensor([float(self.sign_sum), float(self.images)], dtype=torch.float64)
+        sign_sum, images = self.total(local).tolist()
+        self.sign_mean, self.measured = sign_sum / images, int(images)
+        self.p = ada_adjust(self.p, self.sign_mean, self.target, self.measured, self.kimg)
+        self.sign_sum, self.images = 0.0, 0
+
+    def state(self) -> torch.Tensor:
+        return torch.tensor([self.p, self.sign_mean, float(self.sign_sum), self.images,
+                             self.steps], dtype=torch.float64)
+
+    def load_state(self, state: torch.Tensor) -> None:
+        p, sign_mean, sign_sum, images, steps = state.tolist()
+        self.p, self.sign_mean, self.sign_sum = p, sign_mean, sign_sum
+        self.images, self.steps = int(images), int(steps)

@@ -79,6 +79,9 @@ class LossConfig:
     top_k: float = 1.0  # top-k training: G's loss on the best top_k * m of its m samples (1 = off)
     top_k_steps: int = 0  # linear anneal of that fraction from 1 over this many steps (0 = steps/2)
     diffaugment: str = ""  # DiffAugment policy for D's inputs: subset of color,translation,cutout
+    ada_target: float = 0.0  # ADA: apply that policy with a probability p steered to this r_t (0 = always)
+    ada_kimg: float = 100.0  # ADA: thousands of real images for p to go from 0 to 1
+    ada_interval: int = 4  # ADA: D steps between two adjustments of p
     aux_weight: float = 1.0  # ACGAN auxiliary classifier weight (InfoGAN: lambda of L_I)
     aux_on_fakes: bool = True  # ACGAN: D's classifier also learns G's samples' labels (the paper)
 

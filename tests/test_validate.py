@@ -118,3 +118,15 @@ def test_stacked_digits_refuse_labels_and_more_clusters_than_fitted_images(args,
 def test_toy_clusters_refuse_impossible_counts_and_an_unconditional_or_packed_model(
         args, message, tmp_path):
     assert_train_refuses("toy-ring", args, message, tmp_path / "run")
+
+
+@pytest.mark.parametrize("preset, args, message", [
+    ("digits-dcgan", ["--set", "loss.ada_target=0.6"],
+     "loss.ada_target=0.6 adapts how often loss.diffaugment's augmentations apply"),
+    ("digits-dcgan", ["--set", "loss.ada_target=1"], "loss.ada_target must be in [0, 1), got 1.0"),
+    ("digits-dcgan", ["--set", "loss.ada_kimg=50"], "loss.ada_kimg=50.0: not used by"),
+    ("digits-wgan-gp", ["--set", "loss.diffaugment=translation", "--set", "loss.ada_target=0.6"],
+     "loss.name=wgan-gp has no logit whose 0 is D's boundary: use loss.name=ns, minimax or hinge"),
+])
+def test_adaptive_augmentation_refuses_what_it_cannot_steer(preset, args, message, tmp_path):
+    assert_train_refuses(preset, args, message, tmp_path / "run")

@@ -120,6 +120,15 @@ class Family:
             setattr(self, name, wrap(getattr(self, name)))
             self.nets[name] = getattr(self, name)
 
+    def global_sum(self, values: torch.Tensor) -> torch.Tensor:
+        """`values` summed over the processes of a distributed run (themselves on one), so
+        that every process takes the same decision from them (BEGAN's k_t, ADA's p)."""
+        dist = torch.distributed
+        if self.world > 1 and dist.is_available() and dist.is_initialized():
+            values = values.to(self.device, copy=True)
+            dist.all_reduce(values)
+        return values
+
     # -- the global batch's randomness ------------------------------------------------------
     def global_randn(self, n: int, *shape: int) -> torch.Tensor:
         """This process's slice of N(0, I) noise drawn for the whole global batch.

@@ -66,15 +66,6 @@ class BEGANFamily(NoiseFamily):
         self._loss_real = loss_real.detach()
         return {"loss_d": loss_d.detach(), "loss_real": self._loss_real}
 
-    def _global_mean(self, values: torch.Tensor) -> torch.Tensor:
-        """The mean over processes, so every process applies the same k update."""
-        dist = torch.distributed
-        if self.world > 1 and dist.is_available() and dist.is_initialized():
-            values = values.clone()
-            torch.distributed.all_reduce(values)
-            values /= self.world
-        return values
-
     def g_step(self, batch, step):
         if self._loss_real is None:
             raise RuntimeError("BEGANFamily.g_step needs a d_step first (it uses that step's L(x))")
@@ -82,7 +73,8 @@ class BEGANFamily(NoiseFamily):
         with frozen(self.d_params):  # no D gradients (and no DDP hooks) here
             loss_g = reconstruction_loss(fake, unwrap(self.D)(fake))  # L(G(z_G))
             self.update("G", loss_g)
-        loss_real, loss_fake = self._global_mean(torch.stack([self._loss_real, loss_g.detach()]))
+        loss_real, loss_fake = self.global_sum(
+            torch.stack([self._loss_real, loss_g.detach()])) / self.world
         loss_real, loss_fake = float(loss_real), float(loss_fake)
         self.k = began_update_k(self.k, self.gamma, loss_real, loss_fake, self.lambda_k)
         self.ema.update(step)

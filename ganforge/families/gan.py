@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge import objectives
-from ganforge.augment import diff_augment, parse_policy
+from ganforge.augment import AdaptiveAugment, diff_augment, parse_policy
 from ganforge.families.base import EMA, Family, batch_sizes, ema_copy, frozen
 from ganforge.families.gan_checks import check_gan_config
 from ganforge.nets import ARCHS, build_gan_nets
@@ -44,13 +44,15 @@ class GANFamily(Family):
         loss, model = cfg.loss, cfg.model
         keys = {*ARCHS.get(model.arch).keys, *objectives.get_objective(loss.name).keys,
                 "loss.name", "loss.label_smoothing", "loss.label_flip", "loss.instance_noise",
-                "loss.top_k",
-                "loss.diffaugment", "loss.r1_weight", "data.labels", "data.labelled_per_class",
-                "data.clusters", "speed.amp", "speed.reuse_fake", "speed.joint_d_forward"}
+                "loss.top_k", "loss.diffaugment", "loss.ada_target", "loss.r1_weight",
+                "data.labels", "data.labelled_per_class", "data.clusters", "speed.amp",
+                "speed.reuse_fake", "speed.joint_d_forward"}
         if loss.instance_noise > 0:
             keys.add("loss.instance_noise_steps")
         if loss.top_k < 1:
             keys.add("loss.top_k_steps")
+        if loss.ada_target > 0:
+            keys.update({"loss.ada_kimg", "loss.ada_interval"})
         if model.head == "acgan" or model.latent_code > 0:
             keys.add("loss.aux_weight")
         if model.head == "acgan":
@@ -93,6 +95,10 @@ class GANFamily(Family):
         # flip/instance-noise randomness has its own stream so it never shifts the noise z
         self.aux_rng = torch.Generator(device="cpu").manual_seed(cfg.seed + 7)
         self.augment = parse_policy(cfg.loss.diffaugment)  # () when off
+        self.ada = None  # ADA: the policy applies with a probability p steered by D's overfitting
+        if cfg.loss.ada_target > 0:
+            self.ada = AdaptiveAugment(cfg.loss.ada_target, cfg.loss.ada_kimg,
+                                       cfg.loss.ada_interval, self.global_sum)
 
     # -- sampling -----------------------------------------------------------------
     def noise(self, n: int) -> torch.Tensor:
@@ -132,12 +138,17 @@ class GANFamily(Family):
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         """T(x) of DiffAugment (loss.diffaugment), on everything D sees while training."""
-        return diff_augment(x, self.augment, self.aux_rng) if self.augment else x
+        if not self.augment:
+            return x
+        return diff_augment(x, self.augment, self.aux_rng, 1.0 if self.ada is None else self.ada.p)
 
     def d_step(self, batch, step, before_g=True):
         with self.precision.autocast():
             loss, logs = self.d_loss(batch, step, keep=before_g and self.cfg.speed.reuse_fake)
         self.update("D", loss)
+        if self.ada is not None:
+            self.ada.step()
+            logs.update(ada_p=torch.tensor(self.ada.p), ada_rt=torch.tensor(self.ada.sign_mean))
         if self.objective.lipschitz == "clip":
             objectives.clip_weights_(self.D, self.cfg.loss.clip)
         return logs
@@ -171,6 +182,8 @@ class GANFamily(Family):
             real_out, real_cls = self.discriminate(real_in, y_real)
             fake_out, fake_cls = self.discriminate(fake_in, y_d_fake)
         adv = self.objective.d_loss(real_out, fake_out, 1.0 - cfg.label_smoothing)
+        if self.ada is not None:
+            self.ada.observe(real_out)
         loss = adv
         logs = {"loss_d": adv.detach(), "d_real": real_out.detach().mean(),
                 "d_fake": fake_out.detach().mean()}
@@ -244,6 +257,8 @@ class GANFamily(Family):
         state = {"aux_rng": self.aux_rng.get_state(), **self.precision.state()}
         if self.label_prior is not None:  # G's clusters, kept with the weights that learnt them
             state["label_prior"] = self.label_prior.cpu()
+        if self.ada is not None:
+            state["ada"] = self.ada.state()
         return state
 
     def load_extra_state(self, state):
@@ -251,6 +266,8 @@ class GANFamily(Family):
         self.precision.load_state(state)
         if self.label_prior is not None and "label_prior" in state:
             self.label_prior = state["label_prior"].to(self.device)
+        if self.ada is not None and "ada" in state:
+            self.ada.load_state(state["ada"])
 
     def fixed_inputs(self, n, seed):
         g = torch.Generator().manual_seed(seed)

@@ -9,6 +9,7 @@ from ganforge.data import data_set_of
 from ganforge.nets import ARCHS
 
 CLASS_HEADS = ("projection", "acgan", "classifier")
+ADA_OBJECTIVES = ("ns", "minimax", "hinge")  # D's output is a logit with its boundary at 0
 
 
 def check_gan_config(cfg) -> None:
@@ -35,6 +36,15 @@ def check_gan_config(cfg) -> None:
     if parse_policy(loss.diffaugment) and data_set_of(cfg).points:
         raise ValueError(f"loss.diffaugment={loss.diffaugment} augments images; the data "
                          f"({cfg.data.name}) are points: set it to ''")
+    if loss.ada_target > 0 and not parse_policy(loss.diffaugment):
+        raise ValueError(f"loss.ada_target={loss.ada_target} adapts how often "
+                         "loss.diffaugment's augmentations apply: set loss.diffaugment (e.g. "
+                         "translation,cutout) or loss.ada_target=0")
+    if loss.ada_target > 0 and objective.name not in ADA_OBJECTIVES:
+        raise ValueError(f"loss.ada_target reads the sign of D's logit on real images; "
+                         f"loss.name={objective.name} has no logit whose 0 is D's boundary: "
+                         f"use loss.name={', '.join(ADA_OBJECTIVES[:-1])} or "
+                         f"{ADA_OBJECTIVES[-1]}")
     labelled = cfg.data.labels or cfg.data.clusters > 0
     if model.head in CLASS_HEADS and not labelled:
         raise ValueError(f"model.head={model.head} needs class labels: set data.labels=true "

@@ -50,6 +50,11 @@ JOBS = {
     "sync_bn": ("digits-dcgan", {**DCGAN, "data.batch_size": GLOBAL_BATCH["digits"],
                                  "train.sync_bn": True}),
     "local_bn": ("digits-dcgan", {**DCGAN, "data.batch_size": GLOBAL_BATCH["digits"]}),
+    # ADA: r_t is the sign mean over both processes' real images, so both move p alike
+    "ada": ("digits-dcgan", {**DCGAN, "data.batch_size": GLOBAL_BATCH["digits"],
+                             "train.sync_bn": True, "loss.diffaugment": "translation",
+                             "loss.ada_target": 0.1, "loss.ada_kimg": 0.016,
+                             "loss.ada_interval": 1}),
     # pix2pix with the PatchGAN's class head: D(x, classes=True) through the DDP wrapper
     "pix2pix_class_head": ("pix2pix-edges", {
         **QUIET, "data.batch_size": GLOBAL_BATCH["digits"], "model.g_width": 4,
@@ -100,6 +105,10 @@ WORKER = textwrap.dedent('''
         weights = {f"{n}/{k}": v.detach().contiguous()
                    for n, net in fam.nets.items() for k, v in unwrap(net).state_dict().items()}
         save_file(weights, f"{out}/{name}-rank{dist.get_rank()}.safetensors")
+        if getattr(fam, "ada", None) is not None:
+            with open(f"{out}/{name}-ada-rank{dist.get_rank()}.json", "w") as f:
+                json.dump({"p": fam.ada.p, "r_t": fam.ada.sign_mean,
+                           "measured": fam.ada.measured}, f)
     teardown(loop.distributed.Dist(dist.get_rank(), dist.get_world_size()))
 ''')
 
@@ -164,6 +173,12 @@ def test_processes_hold_identical_weights(ddp_runs):
         saved, step = final_weights(ddp_runs / name)
         assert step == JOBS[name][1]["train.steps"]
         assert max_diff(saved, rank0) == 0.0
+
+
+def test_adaptive_augmentation_measures_r_t_on_both_processes_real_images(ddp_runs):
+    ranks = [json.loads((ddp_runs / f"ada-ada-rank{r}.json").read_text()) for r in (0, 1)]
+    assert ranks[0] == ranks[1]
+    assert ranks[0]["measured"] == GLOBAL_BATCH["digits"]  # 8 on each process, 16 in all
 
 
 @pytest.mark.parametrize("name", ["mlp", "wgan_gp", "reuse_fake", "sync_bn",

@@ -71,16 +71,27 @@ def test_resume_is_exact(tmp_path, extra):
     assert [json.loads(r)["step"] for r in rows] == [5, 10, 15, 20, 25, 30]
 
 
-def test_resume_exact_on_images_with_batch_norm(tmp_path):
+@pytest.mark.parametrize("extra", [
+    {},
+    # ADA: p (changed at every D step here) and the signs counted so far resume too
+    {"loss.diffaugment": "translation,cutout", "loss.ada_target": 0.1, "loss.ada_kimg": 0.04,
+     "loss.ada_interval": 2},
+])
+def test_resume_exact_on_images_with_batch_norm(tmp_path, extra):
     over = {"data.name": "digits", "data.image_size": 8, "model.g_width": 8, "model.d_width": 8,
             "model.z_dim": 8, "data.batch_size": 16, "train.checkpoint_every": 3,
-            "train.sample_every": 100, "train.log_every": 1, "train.progress": False}
+            "train.sample_every": 100, "train.log_every": 1, "train.progress": False, **extra}
     cfg = lambda steps: load_config("digits-dcgan", {**over, "train.steps": steps})  # noqa: E731
     straight, _ = weights(train(cfg(6), tmp_path / "straight"))
     train(cfg(3), tmp_path / "split")
     train(cfg(6), tmp_path / "split", resume=True)
     resumed, _ = weights(tmp_path / "split")
     assert_same(straight, resumed)
+    if extra:
+        rows = [[json.loads(r)["ada_p"] for r in (tmp_path / run / "metrics.jsonl").open()]
+                for run in ("straight", "split")]
+        # 32 images every 2 steps move p by 0.8; D's first r_t here is 0.25, above 0.1
+        assert rows[0] == rows[1] and max(rows[0]) > 0
 
 
 def test_resume_with_changed_config_is_refused(tmp_path):
