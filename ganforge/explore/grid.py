@@ -119,7 +119,10 @@ def pushforward_segments(x: Tensor, weights: Tensor, edges: Tensor) -> Tensor:
     below = (ramp.clamp(0.0, 1.0) * mass).sum(dim=1)  # the push-forward's CDF at each edge
     cells = below[1:] - below[:-1]
     total = mass.sum()
-    return torch.cat([cells, (total - cells.sum()).reshape(1)]) / total
+    masses = torch.cat([cells, (total - cells.sum()).reshape(1)])
+    # a difference of two sums of about equal size can round to -1e-17 on some CPUs; a mass
+    # below 0 would make M = (P + Q) / 2 negative where P underflows, and log M NaN
+    return masses.clamp_min(0.0) / total
 
 
 def divergences(log_p: Tensor, q: Tensor) -> dict[str, float]:
