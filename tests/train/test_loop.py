@@ -73,7 +73,7 @@ def test_resume_is_exact(tmp_path, extra):
 
 @pytest.mark.parametrize("extra", [
     {},
-    # ADA: p (changed at every D step here) and the signs counted so far resume too
+    # ADA: p (adjusted every second D step here) and the signs counted so far resume too
     {"loss.diffaugment": "translation,cutout", "loss.ada_target": 0.1, "loss.ada_kimg": 0.04,
      "loss.ada_interval": 2},
 ])
