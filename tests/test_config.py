@@ -29,13 +29,18 @@ def test_every_preset_loads_and_has_a_description():
         assert cfg.description and cfg.description != Config().description or name == "digits-dcgan"
 
 
-#: each long preset as its base preset plus the schedule that benchmarks/README.md measured
+#: each long preset as its base preset plus the schedule (and, for the unconditional digits,
+#: the changes) that benchmarks/README.md measured
 LONG_PRESETS = {
     "digits-dcgan-long": ("digits-dcgan", {"train.steps": 16000, "optim.lr_decay": "linear",
                                            "optim.decay_start": 0.5}),
     "stacked-pacdcgan-long": ("stacked-pacdcgan", {"train.steps": 10000, "optim.lr_g": 8e-4,
                                                    "optim.lr_d": 8e-4, "optim.lr_decay": "linear",
                                                    "optim.decay_start": 0.5}),
+    "digits-sndcgan-long": ("digits-dcgan-long", {"data.clusters": 0, "model.num_classes": 0,
+                                                  "model.head": "plain", "optim.lr_g": 8e-4,
+                                                  "optim.lr_d": 8e-4, "model.spectral_norm": True,
+                                                  "model.d_norm": "none"}),
 }
 
 
