@@ -262,10 +262,14 @@ def test_reading_a_run_while_it_trains_always_finds_a_whole_checkpoint(tmp_path)
     proc = start_training(run, 100_000)
     wait_for_checkpoint(run, proc)
     _, family = build(load_config("toy-ring", {**TOY, "train.steps": 100_000}))
-    steps = set()
+    steps, reads = set(), 0
+    # Read until the reads have overlapped many checkpoint writes, however fast either side
+    # runs on this machine (a fixed count of reads can finish within a few training steps).
+    deadline = time.monotonic() + 120
     try:
-        for _ in range(300):
+        while (reads < 300 or len(steps) <= 5) and time.monotonic() < deadline:
             steps.add(checkpoint.load_nets(run / "checkpoint", family)["step"])
+            reads += 1
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
