@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from ganforge.data import data_set_of
 from ganforge.metrics import evaluate
 from ganforge.run import load_run
+from ganforge.train.checkpoint import CheckpointError
 
 METRICS = ["fid", "confident", "class_kl", "precision", "recall"]
 BATCH = 500
@@ -96,10 +97,14 @@ def main() -> None:
         parser.error(f"--pool {args.pool}: at least twice --samples ({2 * args.samples}), so "
                      f"that a rejection keeping half of the pool still leaves {args.samples:,}")
 
-    run = load_run(args.run)
+    try:
+        run = load_run(args.run)
+    except (OSError, ValueError, CheckpointError) as err:
+        parser.error(str(err))
     family = run.family
-    if family.conditional_g or family.head != "plain":
-        parser.error(f"{args.run}: an unconditional run with a plain D head is needed")
+    if family.conditional_g or getattr(family, "head", None) != "plain":
+        parser.error(f"{args.run}: a run of train.family=gan with an unconditional G and a "
+                     "plain D head is needed (no labels, clusters or codes)")
     data_set = data_set_of(run.cfg, family.data_kind)
     real = data_set.reference_images(run.cfg)
     train_real = data_set.image_set(run.cfg, "train", labels=False).images
@@ -108,7 +113,7 @@ def main() -> None:
 
     rows = []
 
-    def score(method: str, kept: torch.Tensor, **about) -> None:
+    def score(method: str, kept: torch.Tensor | None, **about) -> None:
         samples = pool[kept][: args.samples] if kept is not None else about.pop("samples")
         result = evaluate(METRICS, real, samples, features="digits")["metrics"]
         if args.inception_top is not None:
@@ -124,10 +129,9 @@ def main() -> None:
         score(f"top {args.inception_top} by D", top_keep(logits, args.inception_top,
                                                          torch.Generator().manual_seed(0)),
               d_steps=0, logit_sd=round(logits.std().item(), 4))
-        args.finetune_steps, psis = [], ()
-    else:
-        psis = (0.9, 0.8)
-    for steps in args.finetune_steps:
+    finetune_steps = [] if args.inception_top is not None else args.finetune_steps
+    psis = () if args.inception_top is not None else (0.9, 0.8)
+    for steps in finetune_steps:
         d = family.D if steps == 0 else finetuned(family.D, family.G_ema, train_real,
                                                   family.z_dim, steps)
         logits = logits_of(d, pool)

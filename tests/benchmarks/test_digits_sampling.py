@@ -76,9 +76,19 @@ def test_the_script_scores_a_two_step_run(tmp_path):
     assert "| plain | - |" in proc.stdout
 
 
+def refusal(*args) -> str:
+    """The last line of stderr of the script refusing `args` (exit status 2, no traceback)."""
+    proc = subprocess.run([sys.executable, "benchmarks/digits_sampling.py", *map(str, args)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    return proc.stderr.strip().splitlines()[-1]
+
+
 def test_a_pool_smaller_than_twice_the_samples_is_refused(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "benchmarks/digits_sampling.py", str(tmp_path), "--pool", "100",
-         "--samples", "60"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    assert "--pool 100: at least twice --samples (120)" in proc.stderr
+    assert "--pool 100: at least twice --samples (120)" in refusal(tmp_path, "--pool", 100,
+                                                                   "--samples", 60)
+
+
+def test_a_folder_that_is_no_run_is_refused(tmp_path):
+    assert f"{tmp_path} is not a ganforge run" in refusal(tmp_path)
