@@ -35,10 +35,10 @@ import json
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from ganforge.data import data_set_of
 from ganforge.metrics import evaluate
+from ganforge.objectives.losses import bce_d_loss
 from ganforge.run import load_run
 from ganforge.train.checkpoint import CheckpointError
 
@@ -65,7 +65,7 @@ def finetuned(d, g_ema, real: torch.Tensor, z_dim: int, steps: int, seed: int = 
         x_real = real[torch.randint(len(real), (64,), generator=rng)]
         with torch.no_grad():
             x_fake = g_ema(torch.randn(64, z_dim, generator=rng))
-        loss = F.softplus(-d(x_real)).mean() + F.softplus(d(x_fake)).mean()
+        loss = bce_d_loss(d(x_real), d(x_fake))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
