@@ -89,10 +89,15 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     parser.add_argument("--pool", type=int, default=20_000)
     parser.add_argument("--samples", type=int, default=5000)
-    parser.add_argument("--finetune-steps", type=int, nargs="+", default=[0, 1000])
+    parser.add_argument("--finetune-steps", type=int, nargs="+", default=None,
+                        help="D's extra calibration steps, one set of rows each (default 0 1000; "
+                        "not with --inception-top, which scores the run's own D only)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--inception-top", type=float, default=None, metavar="Q")
     args = parser.parse_args()
+    if args.inception_top is not None and args.finetune_steps is not None:
+        parser.error("--finetune-steps does not apply to --inception-top, which scores the plain "
+                     "samples and the top share by the run's own D: leave one out")
     if args.pool < 2 * args.samples:
         parser.error(f"--pool {args.pool}: at least twice --samples ({2 * args.samples}), so "
                      f"that a rejection keeping half of the pool still leaves {args.samples:,}")
@@ -129,7 +134,7 @@ def main() -> None:
         score(f"top {args.inception_top} by D", top_keep(logits, args.inception_top,
                                                          torch.Generator().manual_seed(0)),
               d_steps=0, logit_sd=round(logits.std().item(), 4))
-    finetune_steps = [] if args.inception_top is not None else args.finetune_steps
+    finetune_steps = [] if args.inception_top is not None else args.finetune_steps or [0, 1000]
     psis = () if args.inception_top is not None else (0.9, 0.8)
     for steps in finetune_steps:
         d = family.D if steps == 0 else finetuned(family.D, family.G_ema, train_real,

@@ -19,9 +19,18 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False,
 
 
 def sample(run: Run | Path | str, n: int = 64, seed: int = 0,
-           labels: torch.Tensor | None = None) -> torch.Tensor:
-    """n samples from the run's EMA generator (class `labels` for conditional models)."""
+           labels: torch.Tensor | None = None, top_by_d: float | None = None) -> torch.Tensor:
+    """n samples from the run's EMA generator (class `labels` for conditional models);
+    `top_by_d`: the n that the run's D ranks highest of n / top_by_d draws (a GAN whose G
+    draws its own inputs, ganforge.selection)."""
     run = run if isinstance(run, Run) else load_run(run)
+    if top_by_d is not None:
+        from ganforge.selection import check_ranked, top_by_d_batches
+
+        check_ranked(run, top_by_d)
+        if labels is not None:
+            raise ValueError("top_by_d ranks the draws of G's own inputs; it takes no labels")
+        return torch.cat(list(top_by_d_batches(run, n, seed, top_by_d)))
     inputs = run.family.fixed_inputs(n, seed)
     if labels is not None:
         inputs["y"] = labels
@@ -31,11 +40,14 @@ def sample(run: Run | Path | str, n: int = 64, seed: int = 0,
 def evaluate(run: Run | Path | str, metrics: list[str] | None = None, n: int | None = None,
              features: str | None = None, seed: int = 0,
              iwae_k: int | None = None, temperature: float = 1.0,
-             progress: bool = False) -> dict[str, Any]:
+             progress: bool = False, top_by_d: float | None = None) -> dict[str, Any]:
     """Score the run's generator; returns {"protocol": {...}, "metrics": {...}} (`iwae_k`:
     importance samples of the metric iwae_ll, default 1,000; `temperature`: token runs'
-    sampling temperature, 1 = G as trained; `progress`: bars on stderr for the long passes)."""
+    sampling temperature, 1 = G as trained; `progress`: bars on stderr for the long passes;
+    `top_by_d`: score the n samples that D ranks highest of n / top_by_d draws, see
+    ganforge.selection)."""
     from ganforge.eval.run import evaluate_run
 
     run = run if isinstance(run, Run) else load_run(run)
-    return evaluate_run(run, metrics, n, features, seed, iwae_k, temperature, progress)
+    return evaluate_run(run, metrics, n, features, seed, iwae_k, temperature, progress,
+                        top_by_d)

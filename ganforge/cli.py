@@ -77,6 +77,10 @@ def cmd_eval(args) -> int:
         raise ValueError(f"--n must be at least 2 samples, got {args.n}")
     if args.iwae_k is not None and args.iwae_k < 1:
         raise ValueError(f"--iwae-k must be at least 1 importance sample, got {args.iwae_k}")
+    if args.top_by_d is not None:
+        from ganforge.selection import check_share
+
+        check_share(args.top_by_d)
     run = load_checked("eval", args)  # every flag this run would ignore is refused here
     if args.iwae_k is not None:
         check_memory("--iwae-k", args.iwae_k, IWAE_BYTES,
@@ -85,7 +89,7 @@ def cmd_eval(args) -> int:
         check_memory("--n", args.n, eval_bytes(run), "the samples and their features, held whole")
     names = args.metrics.split(",") if args.metrics else None
     result = evaluate(run, names, args.n, args.features, args.seed or 0, args.iwae_k,
-                      args.temperature or 1.0, progress=True)
+                      args.temperature or 1.0, progress=True, top_by_d=args.top_by_d)
     if args.json:
         _print_json(result)
     else:
@@ -229,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "softmax(logits / T); below 1 sharper and less varied (default 1: G as "
                    "trained)")
     s.add_argument("--device", help="cpu or cuda (default: the run's)")
+    s.add_argument("--top-by-d", type=float, metavar="Q",
+                   help="GAN runs whose G draws its own inputs: keep the share Q (0.01 to 1) "
+                   "of draws that the run's D ranks highest, the n best of n / Q (within their "
+                   "cluster for data.clusters runs)")
     s.add_argument("--best", action="store_true",
                    help="the best checkpoint that train.eval_every tracked, not the last")
     s.set_defaults(func=cmd_sample)
@@ -248,6 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", help="cpu or cuda (default: the run's)")
     s.add_argument("--best", action="store_true",
                    help="the best checkpoint that train.eval_every tracked, not the last")
+    s.add_argument("--top-by-d", type=float, metavar="Q",
+                   help="GAN runs whose G draws its own inputs: score the share Q (0.01 to 1) "
+                   "of draws that the run's D ranks highest, the n best of n / Q (within their "
+                   "cluster for data.clusters runs)")
     s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     s.set_defaults(func=cmd_eval)
 

@@ -14,16 +14,21 @@ asked for. What each kind of run takes (x: applies; everything else is refused):
     sample --reconstruct                                     x
     sample --temperature                                                            x       x
     sample --seed         x       x        x          x      x                      x       x
+    sample --top-by-d     g       g        c
     eval --metrics        x       x        x          x      x                      x
     eval --seed           x       x        x          x      x                      x
     eval --features               x        x          x      x
     eval --iwae-k                                            x (vae only, with --metrics iwae_ll)
     eval --temperature                                                              x
+    eval --top-by-d       g       g        c
 
 (`conditional`, `text` and `encoder` runs are image runs too; `styles`: style-transfer runs,
-which rewrite sentences, ganforge.cli_rewrite.) Besides the table: `sample --input`
-translates every image of a folder (or rewrites every line of a file), so it takes no -n; `eval --n` and
-`--features` do nothing for `--metrics elbo,iwae_ll` alone (held-out images).
+which rewrite sentences, ganforge.cli_rewrite; g: runs of train.family=gan only; c: those
+whose G draws its own cluster, data.clusters, rather than a class or code asked of it.)
+Besides the table: `sample --input` translates every image of a folder (or rewrites every
+line of a file), so it takes no -n; `sample --top-by-d` keeps the best of many draws, so it
+takes no --interpolate; `eval --n` and `--features` do nothing for `--metrics
+elbo,iwae_ll` alone (held-out images).
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ import math
 import os
 import shutil
 from pathlib import Path
+
+#: the runs whose draws their own D can rank (ganforge.selection.ranks_by_d)
+RANKED_RUNS = ("GAN runs (train.family=gan) whose G draws all its inputs, unconditional or "
+               "with data.clusters: D ranks the draws, so no class or code may be asked of G")
 
 #: (verb, flag) -> (the run traits it applies to, any one enough; those runs in words)
 APPLIES: dict[tuple[str, str], tuple[frozenset[str], str]] = {
@@ -50,6 +59,7 @@ APPLIES: dict[tuple[str, str], tuple[frozenset[str], str]] = {
                                   "token-sequence runs (mle, seqgan, gumbel) and style-transfer "
                                   "runs' sampled rewrites (-n K)"),
     ("sample", "--seed"): (frozenset({"noise", "tokens", "styles"}), "runs that draw noise"),
+    ("sample", "--top-by-d"): (frozenset({"ranked"}), RANKED_RUNS),
     ("eval", "--iwae-k"): (frozenset({"likelihood"}), "the metric iwae_ll of runs with a "
                            "likelihood (train.family=vae)"),
     ("eval", "--metrics"): (frozenset({"noise", "tokens"}), "runs scored by metric name (a "
@@ -59,6 +69,7 @@ APPLIES: dict[tuple[str, str], tuple[frozenset[str], str]] = {
                              "chooses an image feature extractor (toy runs are scored on their "
                              "points, token and translation runs by measures of their own)"),
     ("eval", "--temperature"): (frozenset({"tokens"}), "token-sequence runs (mle, seqgan, gumbel)"),
+    ("eval", "--top-by-d"): (frozenset({"ranked"}), RANKED_RUNS),
 }
 
 
@@ -68,6 +79,8 @@ HELD_OUT_METRICS = ("elbo", "iwae_ll")
 
 def run_traits(run) -> frozenset[str]:
     """What a loaded run is, in the words of APPLIES."""
+    from ganforge.selection import ranks_by_d
+
     family = run.family
     if run.data.kind == "tokens":
         return frozenset({"tokens"})
@@ -84,6 +97,8 @@ def run_traits(run) -> frozenset[str]:
         traits.add("encoder")
     if getattr(family, "has_likelihood", False):
         traits.add("likelihood")
+    if ranks_by_d(run):
+        traits.add("ranked")
     return frozenset(traits)
 
 
@@ -126,6 +141,9 @@ def check_flags(verb: str, args, run) -> None:
         accepted, runs = APPLIES[verb, flag]
         if not traits & accepted:
             raise ValueError(f"{flag} is for {runs}; {run.path} is {describe_run(run)}")
+    if verb == "sample" and args.interpolate and args.top_by_d is not None:
+        raise ValueError("--interpolate walks between two noise vectors and --top-by-d keeps "
+                         "the best of many draws: give one of them")
     if verb == "sample" and args.input and args.n is not None and "styles" not in traits:
         raise ValueError(f"-n does not apply to --input, which translates every image of "
                          f"{args.input}: leave -n out")

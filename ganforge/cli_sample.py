@@ -26,6 +26,10 @@ def cmd_sample(args) -> int:
 
     if args.n is not None and args.n < 1:
         raise ValueError(f"-n must be at least 1, got {args.n}")
+    if args.top_by_d is not None:
+        from ganforge.selection import check_share
+
+        check_share(args.top_by_d)
     run = load_checked("sample", args)  # every flag this run would ignore is refused here
     if run.data.kind == "styles":
         from ganforge.cli_rewrite import sample_rewrites
@@ -62,7 +66,8 @@ def cmd_sample(args) -> int:
         if form != "folder":
             refuse_existing(out, args.force)
         check_disk("-n", args.n, streamed_bytes(form, run), out, f"the samples as {form}")
-        write_samples(form, out, sample_batches(run, args.n, args.seed, args.cls), args.n)
+        write_samples(form, out, sample_batches(run, args.n, args.seed, args.cls,
+                                                top_by_d=args.top_by_d), args.n)
         print(str(out))
         return 0
     # a conditional run without --class: one row per class, as in the training snapshots
@@ -76,6 +81,9 @@ def cmd_sample(args) -> int:
     labels = None if args.cls is None else torch.full((args.n,), args.cls, dtype=torch.long)
     if args.interpolate:
         samples = interpolate(run, args.n, args.seed, labels)
+    elif args.top_by_d is not None:
+        samples = torch.cat(list(sample_batches(run, args.n, args.seed, args.cls,
+                                                top_by_d=args.top_by_d)))
     else:
         samples = sample(run, args.n, args.seed, labels)
     if points:

@@ -88,9 +88,16 @@ def check_plot(n: int) -> None:
 
 
 def sample_batches(run, n: int, seed: int = 0, cls: int | None = None,
-                   batch: int = SAMPLE_BATCH) -> Iterator[torch.Tensor]:
+                   batch: int = SAMPLE_BATCH, top_by_d: float | None = None
+                   ) -> Iterator[torch.Tensor]:
     """The samples of ganforge.sample(run, n, seed), every label `cls` when given, drawn batch
-    by batch (a run whose family draws noise: see Family.input_batches)."""
+    by batch (a run whose family draws noise: see Family.input_batches); `top_by_d`: the n
+    that D ranks highest of n / top_by_d draws instead (ganforge.selection)."""
+    if top_by_d is not None:
+        from ganforge.selection import top_by_d_batches
+
+        yield from top_by_d_batches(run, n, seed, top_by_d, cls, batch)
+        return
     for inputs in run.family.input_batches(n, seed, batch):
         if cls is not None:
             inputs["y"] = torch.full((len(inputs["z"]),), cls, dtype=torch.long)

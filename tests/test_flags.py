@@ -27,6 +27,7 @@ KINDS = {
     "images": ("digits-dcgan", {**SMALL, "data.clusters": 0, "model.num_classes": 0,
                                 "model.head": "plain"}),
     "conditional": ("digits-cgan", SMALL),
+    "clusters": ("digits-dcgan", SMALL),  # G draws one of 50 pixel clusters, then the image
     "translation": ("pix2pix-edges", SMALL),
     "vae": ("digits-vae", SMALL),
     "vaegan": ("digits-vaegan", SMALL),
@@ -38,21 +39,25 @@ KINDS = {
 }
 #: (verb, flag, value) -> the kinds of run that take it
 EXPECTED = {
-    ("sample", "--class", "1"): {"conditional"},
-    ("sample", "--interpolate", None): {"points", "images", "conditional", "vae", "vaegan", "text"},
+    ("sample", "--class", "1"): {"conditional", "clusters"},
+    ("sample", "--interpolate", None): {"points", "images", "conditional", "clusters", "vae",
+                                        "vaegan", "text"},
     ("sample", "--input", "FOLDER"): {"translation", "styles"},
     ("sample", "--text", "a thin two"): {"text", "styles"},
     ("sample", "--to", "1"): {"styles"},
     ("sample", "--reconstruct", None): {"vae", "vaegan"},
     ("sample", "--temperature", "0.5"): {"tokens", "styles"},
-    ("sample", "--seed", "3"): {"points", "images", "conditional", "vae", "vaegan", "text", "tokens",
-                                "styles"},
-    ("eval", "--metrics", "fid"): {"points", "images", "conditional", "vae", "vaegan", "text",
-                                   "tokens"},
-    ("eval", "--seed", "3"): {"points", "images", "conditional", "vae", "vaegan", "text", "tokens"},
-    ("eval", "--features", "raw"): {"images", "conditional", "vae", "vaegan", "text"},
+    ("sample", "--seed", "3"): {"points", "images", "conditional", "clusters", "vae", "vaegan",
+                                "text", "tokens", "styles"},
+    ("sample", "--top-by-d", "0.5"): {"points", "images", "clusters"},
+    ("eval", "--metrics", "fid"): {"points", "images", "conditional", "clusters", "vae", "vaegan",
+                                   "text", "tokens"},
+    ("eval", "--seed", "3"): {"points", "images", "conditional", "clusters", "vae", "vaegan",
+                              "text", "tokens"},
+    ("eval", "--features", "raw"): {"images", "conditional", "clusters", "vae", "vaegan", "text"},
     ("eval", "--iwae-k", "5"): {"vae"},
     ("eval", "--temperature", "0.5"): {"tokens"},
+    ("eval", "--top-by-d", "0.5"): {"points", "images", "clusters"},
 }
 
 
@@ -107,6 +112,8 @@ def test_a_flag_is_taken_by_the_runs_it_applies_to_and_refused_by_the_others(
     (["eval", "vae", "--metrics", "iwae_ll", "--n", "10"], "--n does not apply to --metrics iwae_ll"),
     (["eval", "vae", "--metrics", "elbo,iwae_ll", "--features", "raw"],
      "--features does not apply to --metrics elbo,iwae_ll"),
+    (["sample", "images", "--interpolate", "--top-by-d", "0.5"],
+     "--interpolate walks between two noise vectors and --top-by-d keeps the best of many"),
 ])
 def test_flags_that_a_mode_would_ignore_are_refused(args, message, runs, tmp_path, capsys):
     (tmp_path / "IN").mkdir()

@@ -87,13 +87,18 @@ def _real_images(run) -> torch.Tensor:
 def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
                  features: str | None = None, seed: int = 0,
                  iwae_k: int | None = None, temperature: float = 1.0,
-                 progress: bool = False) -> dict[str, Any]:
+                 progress: bool = False, top_by_d: float | None = None) -> dict[str, Any]:
     """{"protocol": {...}, "metrics": {...}} for a loaded run (see ganforge.run.load_run);
     `iwae_k`: importance samples of iwae_ll (default 1,000); `temperature`: token runs'
-    sampling temperature; `progress`: bars on stderr for the sampling and feature passes."""
+    sampling temperature; `progress`: bars on stderr for the sampling and feature passes;
+    `top_by_d`: the n samples scored are those D ranks highest of n / top_by_d draws
+    (ganforge.selection; GAN runs whose G draws its own inputs)."""
     from ganforge.eval.tokens import check_temperature, evaluate_tokens
+    from ganforge.selection import check_ranked
 
     check_temperature(temperature, run)
+    if top_by_d is not None:
+        check_ranked(run, top_by_d)
     if run.data.kind in ("paired", "unpaired"):
         return evaluate_translation(run, n)
     if run.data.kind == "styles":
@@ -131,7 +136,12 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
         if not metrics:
             return {"metrics": {k: v for values, _ in held_out.values() for k, v in values.items()},
                     "protocol": {**{k: p for k, (_, p) in held_out.items()}, **_about(run)}}
-    fake = _generate(run, n, seed, progress=progress)
+    if top_by_d is None:
+        fake = _generate(run, n, seed, progress=progress)
+    else:
+        from ganforge.selection import pool_size, top_by_d_batches
+
+        fake = torch.cat(list(top_by_d_batches(run, n, seed, top_by_d)))
     options = MetricOptions()
     if run.data.kind == "toy":
         real = run.data.toy.sample(n, torch.Generator().manual_seed(seed + 1)).float()
@@ -143,6 +153,11 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
     result = evaluate(metrics, real, fake, features=features, device=run.cfg.device, seed=seed,
                       options=options, progress=progress)
     result["protocol"].update(_about(run))
+    if top_by_d is not None:
+        result["protocol"]["top_by_d"] = {
+            "share": top_by_d, "draws": pool_size(n, top_by_d),
+            "rule": "the n draws of the run's D with the highest logits (within their cluster "
+                    "for data.clusters runs), of the draws of `seed` for n / share samples"}
     for name, (values, protocol) in held_out.items():
         result["metrics"].update(values)
         result["protocol"][name] = protocol

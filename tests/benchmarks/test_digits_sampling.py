@@ -92,3 +92,8 @@ def test_a_pool_smaller_than_twice_the_samples_is_refused(tmp_path):
 
 def test_a_folder_that_is_no_run_is_refused(tmp_path):
     assert f"{tmp_path} is not a ganforge run" in refusal(tmp_path)
+
+
+def test_calibration_steps_with_the_inception_rows_are_refused(tmp_path):
+    line = refusal(tmp_path, "--inception-top", 0.6, "--finetune-steps", 0, 1000)
+    assert "--finetune-steps does not apply to --inception-top" in line

@@ -1,0 +1,107 @@
+"""Samples that the run's own D ranks highest: `ganforge sample / eval RUN --top-by-d Q`.
+
+D ends training as a (rough) density-ratio estimator: its logit(x) grows with
+p_data(x) / p_g(x). Keeping the share Q of G's draws that D scores highest is a sampler of
+its own, q(x) proportional to p_g(x) [logit(x) >= t_Q], and drops first the draws D finds
+least real: on the unconditional digits G, blends of two digits (benchmarks/README.md). It
+is the hard-threshold cousin of discriminator rejection sampling (Azadi et al. 2019), which
+keeps x with probability exp(logit(x) - M). That is exact for an optimal D, but a
+spectral-norm D's logits spread too little for it to reject much, while their ranking still
+carries the information.
+
+The n samples are the best n of a pool of ceil(n / Q) draws, the pool being the draws of
+seed `seed` that plain sampling would make for that many samples. Two passes over the pool,
+batch by batch, so memory holds one batch and the pool's logits, never the pool: the first
+scores every draw with D, the second draws again and keeps the chosen ones, in draw order.
+For runs whose G draws clusters too (data.clusters), draws are ranked within their cluster
+(by their share of it), so that the kept samples keep G's cluster shares. Q = 1 keeps the
+whole pool: exactly the plain samples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import torch
+
+#: the smallest share accepted: a pool of 100 draws a kept sample
+MIN_SHARE = 0.01
+
+
+def check_share(share: float) -> None:
+    if not MIN_SHARE <= share <= 1:
+        raise ValueError(f"--top-by-d {share}: the share of draws kept, from {MIN_SHARE} (the "
+                         "best of 100 draws a sample) to 1 (every draw, plain sampling)")
+
+
+def pool_size(n: int, share: float) -> int:
+    return math.ceil(n / share - 1e-9)  # 5000 / 0.6 is 8333.33...: 8334 draws, not 8335
+
+
+def ranks_by_d(run) -> bool:
+    """Whether D can rank this run's draws: a GAN (train.family=gan) whose G draws all of its
+    inputs itself, noise and perhaps a cluster, so no class or code is asked of it."""
+    from ganforge.families.gan import GANFamily
+
+    return isinstance(run.family, GANFamily) and not run.family.class_rows
+
+
+def check_ranked(run, share: float) -> None:
+    """Refuse a share out of range, or a run whose draws D cannot rank (see ranks_by_d)."""
+    check_share(share)
+    if not ranks_by_d(run):
+        from ganforge.cli_flags import RANKED_RUNS, describe_run
+
+        raise ValueError(f"--top-by-d is for {RANKED_RUNS}; {run.path} is {describe_run(run)}")
+
+
+@torch.no_grad()
+def d_logits(family, inputs: dict[str, torch.Tensor], samples: torch.Tensor) -> torch.Tensor:
+    """D's logit of each sample, given the label G drew it for (if any)."""
+    y = inputs["y"].to(family.device) if "y" in inputs else None
+    return family.discriminate(samples.to(family.device), y)[0].float().reshape(-1).cpu()
+
+
+def kept_draws(logits: torch.Tensor, labels: torch.Tensor | None, n: int) -> torch.Tensor:
+    """Indices, ascending, of the n draws to keep: the highest logits; with labels, the
+    highest fraction of their own label's draws (rank within the label / its count)."""
+    if labels is None:
+        order = torch.argsort(logits, descending=True, stable=True)
+        return torch.sort(order[:n]).values
+    standing = torch.empty(len(logits), dtype=torch.float64)
+    for label in labels.unique():
+        members = torch.nonzero(labels == label).squeeze(1)
+        order = members[torch.argsort(logits[members], descending=True, stable=True)]
+        standing[order] = (torch.arange(len(order), dtype=torch.float64) + 0.5) / len(order)
+    return torch.sort(torch.argsort(standing, stable=True)[:n]).values
+
+
+def top_by_d_batches(run, n: int, seed: int, share: float, cls: int | None = None,
+                     batch: int = 500) -> Iterator[torch.Tensor]:
+    """The n samples of the share `share` of draws that D ranks highest (module docstring),
+    in batches of at most `batch`; every draw labelled `cls` when given (a cluster run)."""
+    family = run.family
+    pool = pool_size(n, share)
+
+    def draws():
+        for inputs in family.input_batches(pool, seed, batch):
+            if cls is not None:
+                inputs["y"] = torch.full((len(inputs["z"]),), cls, dtype=torch.long)
+            yield inputs
+
+    logits, labels = [], []
+    for inputs in draws():
+        logits.append(d_logits(family, inputs, family.snapshot(inputs)))
+        if "y" in inputs:
+            labels.append(inputs["y"].cpu())
+    keep = kept_draws(torch.cat(logits), torch.cat(labels) if labels else None, n)
+    start = 0
+    for inputs in draws():
+        size = len(inputs["z"])
+        rows = keep[(keep >= start) & (keep < start + size)] - start
+        start += size
+        if len(rows) == size:  # the whole batch, drawn as plain sampling draws it
+            yield family.snapshot(inputs)
+        elif len(rows):
+            yield family.snapshot({k: v[rows] for k, v in inputs.items()})
