@@ -24,7 +24,8 @@ asked for. What each kind of run takes (x: applies; everything else is refused):
 
 (`conditional`, `text` and `encoder` runs are image runs too; `styles`: style-transfer runs,
 which rewrite sentences, ganforge.cli_rewrite; g: runs of train.family=gan only; c: those
-whose G draws its own cluster, data.clusters, rather than a class or code asked of it.)
+whose G draws its own cluster, data.clusters, rather than a class or code asked of it, and
+only where D scores each sample alone: no PacGAN packs, no minibatch standard deviation.)
 Besides the table: `sample --input` translates every image of a folder (or rewrites every
 line of a file), so it takes no -n; `sample --top-by-d` keeps the best of many draws, so it
 takes no --interpolate; `eval --n` and `--features` do nothing for `--metrics
@@ -40,7 +41,9 @@ from pathlib import Path
 
 #: the runs whose draws their own D can rank (ganforge.selection.ranks_by_d)
 RANKED_RUNS = ("GAN runs (train.family=gan) whose G draws all its inputs, unconditional or "
-               "with data.clusters: D ranks the draws, so no class or code may be asked of G")
+               "with data.clusters, and whose D scores one sample at a time (model.pack=1, "
+               "model.minibatch_std=false): D ranks the draws, so no class or code may be "
+               "asked of G")
 
 #: (verb, flag) -> (the run traits it applies to, any one enough; those runs in words)
 APPLIES: dict[tuple[str, str], tuple[frozenset[str], str]] = {

@@ -41,10 +41,14 @@ def pool_size(n: int, share: float) -> int:
 
 def ranks_by_d(run) -> bool:
     """Whether D can rank this run's draws: a GAN (train.family=gan) whose G draws all of its
-    inputs itself, noise and perhaps a cluster, so no class or code is asked of it."""
+    inputs itself, noise and perhaps a cluster, so no class or code is asked of it, and whose
+    D scores each sample on its own (PacGAN's D scores packs of model.pack samples, and
+    model.minibatch_std gives every logit a statistic of the whole batch)."""
     from ganforge.families.gan import GANFamily
 
-    return isinstance(run.family, GANFamily) and not run.family.class_rows
+    model = run.cfg.model
+    return isinstance(run.family, GANFamily) and not run.family.class_rows and \
+        model.pack == 1 and not model.minibatch_std
 
 
 def check_ranked(run, share: float) -> None:

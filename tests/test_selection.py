@@ -140,3 +140,18 @@ def test_a_share_out_of_range_is_refused_in_one_line(verb, share, ring_run):
     assert len(lines) == 1 and f"--top-by-d {float(share)}: the share of draws kept" in lines[0]
     assert "from 0.01" in lines[0] and "to 1" in lines[0]
     assert sorted(p.name for p in ring_run.iterdir()) == before
+
+
+@pytest.mark.parametrize("setting", [{"model.pack": 2}, {"model.minibatch_std": True}])
+def test_a_d_that_scores_samples_together_is_refused(setting, tmp_path):
+    run = tmp_path / "run"
+    cfg = load_config("toy-ring", {"train.steps": 2, "train.progress": False,
+                                   "train.checkpoint_every": 2, "train.sample_every": 2, **setting})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train(cfg, run)
+    proc = ganforge_cli("eval", run, "--top-by-d", "0.5")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--top-by-d is for GAN runs" in lines[0]
+    assert "model.pack=1, model.minibatch_std=false" in lines[0] and str(run) in lines[0]
