@@ -139,11 +139,14 @@ def given_flags(verb: str, args) -> list[str]:
 
 def check_flags(verb: str, args, run) -> None:
     """Refuse, in one line, every flag of `args` that the loaded `run` would ignore."""
+    from ganforge.selection import unranked_because
+
     traits = run_traits(run)
     for flag in given_flags(verb, args):
         accepted, runs = APPLIES[verb, flag]
         if not traits & accepted:
-            raise ValueError(f"{flag} is for {runs}; {run.path} is {describe_run(run)}")
+            because = unranked_because(run) if flag == "--top-by-d" else ""
+            raise ValueError(f"{flag} is for {runs}; {run.path} is {describe_run(run)}{because}")
     if verb == "sample" and args.interpolate and args.top_by_d is not None:
         raise ValueError("--interpolate walks between two noise vectors and --top-by-d keeps "
                          "the best of many draws: give one of them")

@@ -40,24 +40,37 @@ def pool_size(n: int, share: float) -> int:
 
 
 def ranks_by_d(run) -> bool:
-    """Whether D can rank this run's draws: a GAN (train.family=gan) whose G draws all of its
-    inputs itself, noise and perhaps a cluster, so no class or code is asked of it, and whose
-    D scores each sample on its own (PacGAN's D scores packs of model.pack samples, and
-    model.minibatch_std gives every logit a statistic of the whole batch)."""
+    """Whether D can rank this run's draws (see unranked_because)."""
+    return unranked_because(run) is None
+
+
+def unranked_because(run) -> str | None:
+    """None for a run whose draws D can rank: a GAN (train.family=gan) whose G draws all of
+    its inputs itself, noise and perhaps a cluster, so no class or code is asked of it, and
+    whose D scores each sample on its own. Else why not, as the end of a sentence about it."""
     from ganforge.families.gan import GANFamily
 
     model = run.cfg.model
-    return isinstance(run.family, GANFamily) and not run.family.class_rows and \
-        model.pack == 1 and not model.minibatch_std
+    if not isinstance(run.family, GANFamily):
+        return ""
+    if run.family.class_rows:
+        return ", whose G is asked for a class or code"
+    if model.pack > 1:  # PacGAN's D scores packs of samples
+        return f", whose D scores packs of model.pack={model.pack} samples"
+    if model.minibatch_std:
+        return ", whose D gives every logit a statistic of its batch (model.minibatch_std=true)"
+    return None
 
 
 def check_ranked(run, share: float) -> None:
     """Refuse a share out of range, or a run whose draws D cannot rank (see ranks_by_d)."""
     check_share(share)
-    if not ranks_by_d(run):
+    because = unranked_because(run)
+    if because is not None:
         from ganforge.cli_flags import RANKED_RUNS, describe_run
 
-        raise ValueError(f"--top-by-d is for {RANKED_RUNS}; {run.path} is {describe_run(run)}")
+        raise ValueError(f"--top-by-d is for {RANKED_RUNS}; {run.path} is "
+                         f"{describe_run(run)}{because}")
 
 
 @torch.no_grad()

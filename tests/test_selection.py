@@ -142,8 +142,11 @@ def test_a_share_out_of_range_is_refused_in_one_line(verb, share, ring_run):
     assert sorted(p.name for p in ring_run.iterdir()) == before
 
 
-@pytest.mark.parametrize("setting", [{"model.pack": 2}, {"model.minibatch_std": True}])
-def test_a_d_that_scores_samples_together_is_refused(setting, tmp_path):
+@pytest.mark.parametrize("setting, because", [
+    ({"model.pack": 2}, "whose D scores packs of model.pack=2 samples"),
+    ({"model.minibatch_std": True},
+     "whose D gives every logit a statistic of its batch (model.minibatch_std=true)")])
+def test_a_d_that_scores_samples_together_is_refused(setting, because, tmp_path):
     run = tmp_path / "run"
     cfg = load_config("toy-ring", {"train.steps": 2, "train.progress": False,
                                    "train.checkpoint_every": 2, "train.sample_every": 2, **setting})
@@ -155,3 +158,4 @@ def test_a_d_that_scores_samples_together_is_refused(setting, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "--top-by-d is for GAN runs" in lines[0]
     assert "model.pack=1, model.minibatch_std=false" in lines[0] and str(run) in lines[0]
+    assert lines[0].endswith(because)
