@@ -30,13 +30,15 @@ MIN_SHARE = 0.01
 
 
 def check_share(share: float) -> None:
+    """Refuse a share outside [MIN_SHARE, 1] (NaN included) in one line."""
     if not MIN_SHARE <= share <= 1:
         raise ValueError(f"--top-by-d {share}: the share of draws kept, from {MIN_SHARE} (the "
                          "best of 100 draws a sample) to 1 (every draw, plain sampling)")
 
 
 def pool_size(n: int, share: float) -> int:
-    return math.ceil(n / share - 1e-9)  # 5000 / 0.6 is 8333.33...: 8334 draws, not 8335
+    """The draws that hold n at the share: ceil(n / share)."""
+    return math.ceil(n / share - 1e-9)  # 3 / 0.3 is 10.000000000000002 in floats: 10, not 11
 
 
 def ranks_by_d(run) -> bool:

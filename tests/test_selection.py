@@ -55,6 +55,7 @@ def cluster_run(tmp_path_factory) -> Path:
 def test_the_pool_is_the_fewest_draws_that_hold_n_at_the_share():
     assert pool_size(5000, 0.6) == 8334  # 8333.3 draws
     assert pool_size(100, 0.5) == 200 and pool_size(100, 1.0) == 100 and pool_size(7, 0.01) == 700
+    assert pool_size(3, 0.3) == 10  # 3 / 0.3 is 10.000000000000002 in floats
 
 
 def test_without_labels_the_kept_draws_are_the_n_highest_logits():
