@@ -1,5 +1,11 @@
+import warnings
+from pathlib import Path
+
 import pytest
 import torch
+
+from ganforge.config import load_config
+from ganforge.train.loop import train as train_run
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -7,6 +13,21 @@ def _one_thread():
     # Small tensors: one thread avoids thread hand-off costs that dominate on 2 shared cores.
     torch.set_num_threads(1)
     yield
+
+
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory) -> Path:
+    """digits-dcgan (G draws one of 50 pixel clusters, then the image), 28 x 28 x 1, after
+    one step of tiny nets: one per test module."""
+    run = tmp_path_factory.mktemp("digits") / "run"
+    cfg = load_config("digits-dcgan", {
+        "data.batch_size": 8, "model.g_width": 8, "model.d_width": 8, "train.steps": 1,
+        "train.log_every": 1, "train.sample_every": 1, "train.checkpoint_every": 1,
+        "train.progress": False})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train_run(cfg, run)
+    return run
 
 
 #: a two-style corpus whose truth is known: style 0 and style 1 say the same things in the same

@@ -7,16 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from ganforge.config import load_config
 from ganforge.data.images import load_image_set
-from ganforge.train.loop import train
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -142,20 +139,6 @@ def test_a_damaged_feature_cache_is_reported_deleted_and_rebuilt(tmp_path):
 def toy_run(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("toy") / "run"
     shutil.copytree(FIXTURES / "saved_run_toy", run)
-    return run
-
-
-@pytest.fixture(scope="module")
-def image_run(tmp_path_factory) -> Path:
-    """digits-dcgan, 28 x 28 x 1, after one step of tiny nets."""
-    run = tmp_path_factory.mktemp("digits") / "run"
-    cfg = load_config("digits-dcgan", {
-        "data.batch_size": 8, "model.g_width": 8, "model.d_width": 8, "train.steps": 1,
-        "train.log_every": 1, "train.sample_every": 1, "train.checkpoint_every": 1,
-        "train.progress": False})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train(cfg, run)
     return run
 
 

@@ -4,7 +4,6 @@ batch (.npz, .csv, a folder of PNGs); small pictures as before."""
 from __future__ import annotations
 
 import shutil
-import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,7 +17,6 @@ from ganforge.cli import main
 from ganforge.config import load_config
 from ganforge.run import build
 from ganforge.sampling import sample_batches
-from ganforge.train.loop import train
 from ganforge.viz import image_pixels
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -28,20 +26,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def toy_run(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("toy") / "run"
     shutil.copytree(FIXTURES / "saved_run_toy", run)
-    return run
-
-
-@pytest.fixture(scope="module")
-def image_run(tmp_path_factory) -> Path:
-    """digits-dcgan, 28 x 28 x 1, after one step of tiny nets."""
-    run = tmp_path_factory.mktemp("digits") / "run"
-    cfg = load_config("digits-dcgan", {
-        "data.batch_size": 8, "model.g_width": 8, "model.d_width": 8, "train.steps": 1,
-        "train.log_every": 1, "train.sample_every": 1, "train.checkpoint_every": 1,
-        "train.progress": False})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train(cfg, run)
     return run
 
 

@@ -38,20 +38,6 @@ def ring_run(tmp_path_factory) -> Path:
     return run
 
 
-@pytest.fixture(scope="module")
-def cluster_run(tmp_path_factory) -> Path:
-    """digits-dcgan (G draws one of 50 pixel clusters) after one step of tiny nets."""
-    run = tmp_path_factory.mktemp("clusters") / "run"
-    cfg = load_config("digits-dcgan", {
-        "data.batch_size": 8, "model.g_width": 8, "model.d_width": 8, "train.steps": 1,
-        "train.log_every": 1, "train.sample_every": 1, "train.checkpoint_every": 1,
-        "train.progress": False})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train(cfg, run)
-    return run
-
-
 def test_the_pool_is_the_fewest_draws_that_hold_n_at_the_share():
     assert pool_size(5000, 0.6) == 8334  # 8333.3 draws
     assert pool_size(100, 0.5) == 200 and pool_size(100, 1.0) == 100 and pool_size(7, 0.01) == 700
@@ -116,15 +102,15 @@ def test_eval_of_the_top_half_by_d_finds_more_samples_on_a_mode_and_keeps_every_
     assert "top_by_d" not in scores[False]["protocol"]
 
 
-def test_a_cluster_run_ranks_each_draw_within_its_cluster(cluster_run, tmp_path):
-    run = load_run(cluster_run)
+def test_a_image_run_ranks_each_draw_within_its_cluster(image_run, tmp_path):
+    run = load_run(image_run)
     inputs = run.family.fixed_inputs(600, 3)
     with torch.no_grad():
         logits = run.family.discriminate(run.family.snapshot(inputs), inputs["y"])[0].reshape(-1)
     expected = run.family.snapshot({k: v[kept_draws(logits, inputs["y"], 300)]
                                     for k, v in inputs.items()})
     out = tmp_path / "kept.npz"
-    proc = ganforge_cli("sample", cluster_run, "-n", "300", "--seed", "3", "--top-by-d", "0.5",
+    proc = ganforge_cli("sample", image_run, "-n", "300", "--seed", "3", "--top-by-d", "0.5",
                         "--out", out)
     assert proc.returncode == 0, proc.stderr
     with np.load(out) as archive:
