@@ -39,11 +39,7 @@ import os
 import shutil
 from pathlib import Path
 
-#: the runs whose draws their own D can rank (ganforge.selection.ranks_by_d)
-RANKED_RUNS = ("GAN runs (train.family=gan) whose G draws all its inputs, unconditional or "
-               "with data.clusters, and whose D scores one sample at a time (model.pack=1, "
-               "model.minibatch_std=false): D ranks the draws, so no class or code may be "
-               "asked of G")
+from ganforge.selection import RANKED_RUNS, ranks_by_d, unranked_because
 
 #: (verb, flag) -> (the run traits it applies to, any one enough; those runs in words)
 APPLIES: dict[tuple[str, str], tuple[frozenset[str], str]] = {
@@ -82,8 +78,6 @@ HELD_OUT_METRICS = ("elbo", "iwae_ll")
 
 def run_traits(run) -> frozenset[str]:
     """What a loaded run is, in the words of APPLIES."""
-    from ganforge.selection import ranks_by_d
-
     family = run.family
     if run.data.kind == "tokens":
         return frozenset({"tokens"})
@@ -139,8 +133,6 @@ def given_flags(verb: str, args) -> list[str]:
 
 def check_flags(verb: str, args, run) -> None:
     """Refuse, in one line, every flag of `args` that the loaded `run` would ignore."""
-    from ganforge.selection import unranked_because
-
     traits = run_traits(run)
     for flag in given_flags(verb, args):
         accepted, runs = APPLIES[verb, flag]

@@ -28,6 +28,12 @@ import torch
 #: the smallest share accepted: a pool of 100 draws a kept sample
 MIN_SHARE = 0.01
 
+#: the runs whose draws their own D can rank (ranks_by_d), in words
+RANKED_RUNS = ("GAN runs (train.family=gan) whose G draws all its inputs, unconditional or "
+               "with data.clusters, and whose D scores one sample at a time (model.pack=1, "
+               "model.minibatch_std=false): D ranks the draws, so no class or code may be "
+               "asked of G")
+
 
 def check_share(share: float) -> None:
     """Refuse a share outside [MIN_SHARE, 1] (NaN included) in one line."""
@@ -69,10 +75,8 @@ def check_ranked(run, share: float) -> None:
     check_share(share)
     because = unranked_because(run)
     if because is not None:
-        from ganforge.cli_flags import RANKED_RUNS, describe_run
-
-        raise ValueError(f"--top-by-d is for {RANKED_RUNS}; {run.path} is "
-                         f"{describe_run(run)}{because}")
+        raise ValueError(f"--top-by-d is for {RANKED_RUNS}; {run.path} is a run of "
+                         f"train.family={run.cfg.train.family}{because}")
 
 
 @torch.no_grad()
