@@ -77,10 +77,6 @@ def cmd_eval(args) -> int:
         raise ValueError(f"--n must be at least 2 samples, got {args.n}")
     if args.iwae_k is not None and args.iwae_k < 1:
         raise ValueError(f"--iwae-k must be at least 1 importance sample, got {args.iwae_k}")
-    if args.top_by_d is not None:
-        from ganforge.selection import check_share
-
-        check_share(args.top_by_d)
     run = load_checked("eval", args)  # every flag this run would ignore is refused here
     if args.iwae_k is not None:
         check_memory("--iwae-k", args.iwae_k, IWAE_BYTES,

@@ -39,7 +39,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ganforge.selection import RANKED_RUNS, ranks_by_d, unranked_because
+from ganforge.selection import RANKED_RUNS, check_share, ranks_by_d, unranked_because
 
 #: (verb, flag) -> (the run traits it applies to, any one enough; those runs in words)
 APPLIES: dict[tuple[str, str], tuple[frozenset[str], str]] = {
@@ -161,12 +161,14 @@ def check_flags(verb: str, args, run) -> None:
 
 def load_checked(verb: str, args):
     """The run of `args.run` for `verb`: the checks that need no run first (--temperature,
-    --best), then the run loaded, then every flag it would ignore refused."""
+    --top-by-d, --best), then the run loaded, then every flag it would ignore refused."""
     from ganforge.api import load_run
     from ganforge.eval.tokens import check_temperature
 
     if args.temperature is not None:
         check_temperature(args.temperature)
+    if args.top_by_d is not None:
+        check_share(args.top_by_d)
     if args.best:
         check_best(args.run)
     run = load_run(args.run, device=args.device, best=args.best)

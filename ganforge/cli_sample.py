@@ -26,10 +26,6 @@ def cmd_sample(args) -> int:
 
     if args.n is not None and args.n < 1:
         raise ValueError(f"-n must be at least 1, got {args.n}")
-    if args.top_by_d is not None:
-        from ganforge.selection import check_share
-
-        check_share(args.top_by_d)
     run = load_checked("sample", args)  # every flag this run would ignore is refused here
     if run.data.kind == "styles":
         from ganforge.cli_rewrite import sample_rewrites
