@@ -6,26 +6,9 @@ import math
 
 import pytest
 import torch
+from hand_worked import FAKE, REAL, close, mean, t
 
 from ganforge.objectives import get_f_divergence, get_objective
-
-REAL = [2.0, -1.0]
-FAKE = [0.5, -3.0]
-
-
-def t(values: list[float]) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.float64)
-
-
-def mean(values) -> float:
-    values = list(values)
-    return sum(values) / len(values)
-
-
-def close(a, b, tol: float = 1e-9) -> bool:
-    a, b = (x.detach() if isinstance(x, torch.Tensor) else x for x in (a, b))
-    return abs(float(a) - float(b)) <= tol
-
 
 # The f-GAN paper's table, written naively with math (output activation g_f, conjugate f*).
 PAPER_TABLE = {
