@@ -41,6 +41,8 @@ LONG_PRESETS = {
                                                   "model.head": "plain", "optim.lr_g": 8e-4,
                                                   "optim.lr_d": 8e-4, "model.spectral_norm": True,
                                                   "model.d_norm": "none"}),
+    "digits-sndcgan-ada": ("digits-sndcgan-long", {"loss.diffaugment": "translation,cutout",
+                                                   "loss.ada_target": 0.6, "train.steps": 24000}),
 }
 
 
