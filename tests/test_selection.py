@@ -102,7 +102,7 @@ def test_eval_of_the_top_half_by_d_finds_more_samples_on_a_mode_and_keeps_every_
     assert "top_by_d" not in scores[False]["protocol"]
 
 
-def test_a_image_run_ranks_each_draw_within_its_cluster(image_run, tmp_path):
+def test_a_cluster_run_ranks_each_draw_within_its_cluster(image_run, tmp_path):
     run = load_run(image_run)
     inputs = run.family.fixed_inputs(600, 3)
     with torch.no_grad():
