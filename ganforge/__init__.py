@@ -9,6 +9,7 @@
 
 from ganforge.api import evaluate, load_run, sample, train
 from ganforge.config import Config, load_config
+from ganforge.langevin import LangevinByD
 
-__all__ = ["Config", "evaluate", "load_config", "load_run", "sample", "train"]
+__all__ = ["Config", "LangevinByD", "evaluate", "load_config", "load_run", "sample", "train"]
 __version__ = "0.1.0"

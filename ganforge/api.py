@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from ganforge.config import Config
+from ganforge.langevin import LangevinByD
 from ganforge.run import Run, load_run
 from ganforge.train.loop import train as _train
 
@@ -19,11 +20,21 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False,
 
 
 def sample(run: Run | Path | str, n: int = 64, seed: int = 0,
-           labels: torch.Tensor | None = None, top_by_d: float | None = None) -> torch.Tensor:
+           labels: torch.Tensor | None = None, top_by_d: float | None = None,
+           langevin: LangevinByD | None = None) -> torch.Tensor:
     """n samples from the run's EMA generator (class `labels` for conditional models);
     `top_by_d`: the n that the run's D ranks highest of n / top_by_d draws (a GAN whose G
-    draws its own inputs, ganforge.selection)."""
+    draws its own inputs, ganforge.selection); `langevin`: the n draws moved by Langevin
+    steps toward what D finds real (the same runs, ganforge.langevin)."""
     run = run if isinstance(run, Run) else load_run(run)
+    if langevin is not None:
+        from ganforge.langevin import check_langevin, langevin_batches, refuse_with_top_by_d
+
+        refuse_with_top_by_d(top_by_d, langevin)
+        check_langevin(run, langevin)
+        if labels is not None:
+            raise ValueError("langevin moves the draws of G's own inputs; it takes no labels")
+        return torch.cat(list(langevin_batches(run, n, seed, langevin)))
     if top_by_d is not None:
         from ganforge.selection import check_ranked, top_by_d_batches
 
@@ -40,14 +51,16 @@ def sample(run: Run | Path | str, n: int = 64, seed: int = 0,
 def evaluate(run: Run | Path | str, metrics: list[str] | None = None, n: int | None = None,
              features: str | None = None, seed: int = 0,
              iwae_k: int | None = None, temperature: float = 1.0,
-             progress: bool = False, top_by_d: float | None = None) -> dict[str, Any]:
+             progress: bool = False, top_by_d: float | None = None,
+             langevin: LangevinByD | None = None) -> dict[str, Any]:
     """Score the run's generator; returns {"protocol": {...}, "metrics": {...}} (`iwae_k`:
     importance samples of the metric iwae_ll, default 1,000; `temperature`: token runs'
     sampling temperature, 1 = G as trained; `progress`: bars on stderr for the long passes;
     `top_by_d`: score the n samples that D ranks highest of n / top_by_d draws, see
-    ganforge.selection)."""
+    ganforge.selection; `langevin`: score n draws moved toward what D finds real, see
+    ganforge.langevin)."""
     from ganforge.eval.run import evaluate_run
 
     run = run if isinstance(run, Run) else load_run(run)
     return evaluate_run(run, metrics, n, features, seed, iwae_k, temperature, progress,
-                        top_by_d)
+                        top_by_d, langevin)

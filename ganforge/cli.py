@@ -85,7 +85,8 @@ def cmd_eval(args) -> int:
         check_memory("--n", args.n, eval_bytes(run), "the samples and their features, held whole")
     names = args.metrics.split(",") if args.metrics else None
     result = evaluate(run, names, args.n, args.features, args.seed or 0, args.iwae_k,
-                      args.temperature or 1.0, progress=True, top_by_d=args.top_by_d)
+                      args.temperature or 1.0, progress=True, top_by_d=args.top_by_d,
+                      langevin=args.langevin)
     if args.json:
         _print_json(result)
     else:
@@ -179,6 +180,19 @@ def cmd_theory(args) -> int:
     return 0
 
 
+def add_langevin_flags(s: argparse.ArgumentParser) -> None:
+    """--langevin-by-d and its two settings (ganforge.langevin), on sample and eval alike."""
+    s.add_argument("--langevin-by-d", type=int, metavar="STEPS",
+                   help="GAN runs whose G draws its own inputs: move every draw STEPS Langevin "
+                   "steps in latent space toward what the run's D finds real, on the energy "
+                   "|z|^2 / 2 - beta * logit_D(G(z)) (1 to 10,000; 30 is a start)")
+    s.add_argument("--langevin-step", type=float, metavar="EPS",
+                   help="with --langevin-by-d: the step size (above 0, at most 1; default 0.02)")
+    s.add_argument("--langevin-weight", type=float, metavar="BETA",
+                   help="with --langevin-by-d: the weight of D's logit (0 to 1,000; default "
+                   "20; 1 takes D's density ratio as it stands)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ganforge", description=__doc__, epilog=EPILOG)
     sub = p.add_subparsers(dest="verb", required=True)
@@ -233,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="GAN runs whose G draws its own inputs: keep the share Q (0.01 to 1) "
                    "of draws that the run's D ranks highest, the n best of n / Q (within their "
                    "cluster for data.clusters runs)")
+    add_langevin_flags(s)
     s.add_argument("--best", action="store_true",
                    help="the best checkpoint that train.eval_every tracked, not the last")
     s.set_defaults(func=cmd_sample)
@@ -256,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="GAN runs whose G draws its own inputs: score the share Q (0.01 to 1) "
                    "of draws that the run's D ranks highest, the n best of n / Q (within their "
                    "cluster for data.clusters runs)")
+    add_langevin_flags(s)
     s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     s.set_defaults(func=cmd_eval)
 

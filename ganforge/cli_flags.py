@@ -15,12 +15,14 @@ asked for. What each kind of run takes (x: applies; everything else is refused):
     sample --temperature                                                            x       x
     sample --seed         x       x        x          x      x                      x       x
     sample --top-by-d     g       g        c
+    sample --langevin-by-d g      g        c
     eval --metrics        x       x        x          x      x                      x
     eval --seed           x       x        x          x      x                      x
     eval --features               x        x          x      x
     eval --iwae-k                                            x (vae only, with --metrics iwae_ll)
     eval --temperature                                                              x
     eval --top-by-d       g       g        c
+    eval --langevin-by-d  g       g        c
 
 (`conditional`, `text` and `encoder` runs are image runs too; `styles`: style-transfer runs,
 which rewrite sentences, ganforge.cli_rewrite; g: runs of train.family=gan only; c: those
@@ -28,7 +30,9 @@ whose G draws its own cluster, data.clusters, rather than a class or code asked 
 only where D scores each sample alone: no PacGAN packs, no minibatch standard deviation.)
 Besides the table: `sample --input` translates every image of a folder (or rewrites every
 line of a file), so it takes no -n; `sample --top-by-d` keeps the best of many draws, so it
-takes no --interpolate; `eval --n` and `--features` do nothing for `--metrics
+takes no --interpolate, and neither does `--langevin-by-d`, which moves every draw (nor do the
+two go together); `--langevin-step` and `--langevin-weight` set `--langevin-by-d`'s dynamics and
+need it; `eval --n` and `--features` do nothing for `--metrics
 elbo,iwae_ll` alone (held-out images).
 """
 
@@ -39,6 +43,7 @@ import os
 import shutil
 from pathlib import Path
 
+from ganforge.langevin import LangevinByD, refuse_with_top_by_d
 from ganforge.selection import RANKED_RUNS, check_share, ranks_by_d, unranked_because
 
 #: (verb, flag) -> (the run traits it applies to, any one enough; those runs in words)
@@ -59,6 +64,7 @@ APPLIES: dict[tuple[str, str], tuple[frozenset[str], str]] = {
                                   "runs' sampled rewrites (-n K)"),
     ("sample", "--seed"): (frozenset({"noise", "tokens", "styles"}), "runs that draw noise"),
     ("sample", "--top-by-d"): (frozenset({"ranked"}), RANKED_RUNS),
+    ("sample", "--langevin-by-d"): (frozenset({"ranked"}), RANKED_RUNS),
     ("eval", "--iwae-k"): (frozenset({"likelihood"}), "the metric iwae_ll of runs with a "
                            "likelihood (train.family=vae)"),
     ("eval", "--metrics"): (frozenset({"noise", "tokens"}), "runs scored by metric name (a "
@@ -69,6 +75,7 @@ APPLIES: dict[tuple[str, str], tuple[frozenset[str], str]] = {
                              "points, token and translation runs by measures of their own)"),
     ("eval", "--temperature"): (frozenset({"tokens"}), "token-sequence runs (mle, seqgan, gumbel)"),
     ("eval", "--top-by-d"): (frozenset({"ranked"}), RANKED_RUNS),
+    ("eval", "--langevin-by-d"): (frozenset({"ranked"}), RANKED_RUNS),
 }
 
 
@@ -137,11 +144,14 @@ def check_flags(verb: str, args, run) -> None:
     for flag in given_flags(verb, args):
         accepted, runs = APPLIES[verb, flag]
         if not traits & accepted:
-            because = unranked_because(run) if flag == "--top-by-d" else ""
+            because = unranked_because(run) if flag in ("--top-by-d", "--langevin-by-d") else ""
             raise ValueError(f"{flag} is for {runs}; {run.path} is {describe_run(run)}{because}")
     if verb == "sample" and args.interpolate and args.top_by_d is not None:
         raise ValueError("--interpolate walks between two noise vectors and --top-by-d keeps "
                          "the best of many draws: give one of them")
+    if verb == "sample" and args.interpolate and args.langevin_by_d is not None:
+        raise ValueError("--interpolate walks between two noise vectors and --langevin-by-d "
+                         "moves every draw on its own: give one of them")
     if verb == "sample" and args.input and args.n is not None and "styles" not in traits:
         raise ValueError(f"-n does not apply to --input, which translates every image of "
                          f"{args.input}: leave -n out")
@@ -161,7 +171,7 @@ def check_flags(verb: str, args, run) -> None:
 
 def load_checked(verb: str, args):
     """The run of `args.run` for `verb`: the checks that need no run first (--temperature,
-    --top-by-d, --best), then the run loaded, then every flag it would ignore refused."""
+    --top-by-d, --langevin-*, --best), then the run loaded, then every flag it would ignore refused."""
     from ganforge.api import load_run
     from ganforge.eval.tokens import check_temperature
 
@@ -169,11 +179,32 @@ def load_checked(verb: str, args):
         check_temperature(args.temperature)
     if args.top_by_d is not None:
         check_share(args.top_by_d)
+    args.langevin = langevin_setting(args)  # what sample and eval hand to the API
     if args.best:
         check_best(args.run)
     run = load_run(args.run, device=args.device, best=args.best)
     check_flags(verb, args, run)
     return run
+
+
+def langevin_setting(args) -> LangevinByD | None:
+    """The LangevinByD of --langevin-by-d STEPS [--langevin-step EPS] [--langevin-weight
+    BETA], checked; None without it (and then neither setting may be given)."""
+    if args.langevin_by_d is None:
+        for flag, value in (("--langevin-step", args.langevin_step),
+                            ("--langevin-weight", args.langevin_weight)):
+            if value is not None:
+                raise ValueError(f"{flag} sets the dynamics of --langevin-by-d STEPS, which was "
+                                 f"not given: add it, or leave {flag} out")
+        return None
+    defaults = LangevinByD(args.langevin_by_d)
+    setting = LangevinByD(
+        args.langevin_by_d,
+        defaults.step_size if args.langevin_step is None else args.langevin_step,
+        defaults.weight if args.langevin_weight is None else args.langevin_weight)
+    setting.check()
+    refuse_with_top_by_d(args.top_by_d, setting)
+    return setting
 
 
 # ----------------------------------------------------------------------------- --best

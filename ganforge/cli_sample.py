@@ -63,7 +63,8 @@ def cmd_sample(args) -> int:
             refuse_existing(out, args.force)
         check_disk("-n", args.n, streamed_bytes(form, run), out, f"the samples as {form}")
         write_samples(form, out, sample_batches(run, args.n, args.seed, args.cls,
-                                                top_by_d=args.top_by_d), args.n)
+                                                top_by_d=args.top_by_d,
+                                                langevin=args.langevin), args.n)
         print(str(out))
         return 0
     # a conditional run without --class: one row per class, as in the training snapshots
@@ -77,9 +78,9 @@ def cmd_sample(args) -> int:
     labels = None if args.cls is None else torch.full((args.n,), args.cls, dtype=torch.long)
     if args.interpolate:
         samples = interpolate(run, args.n, args.seed, labels)
-    elif args.top_by_d is not None:
+    elif args.top_by_d is not None or args.langevin is not None:
         samples = torch.cat(list(sample_batches(run, args.n, args.seed, args.cls,
-                                                top_by_d=args.top_by_d)))
+                                                top_by_d=args.top_by_d, langevin=args.langevin)))
     else:
         samples = sample(run, args.n, args.seed, labels)
     if points:

@@ -88,11 +88,17 @@ def check_plot(n: int) -> None:
 
 
 def sample_batches(run, n: int, seed: int = 0, cls: int | None = None,
-                   batch: int = SAMPLE_BATCH, top_by_d: float | None = None
-                   ) -> Iterator[torch.Tensor]:
+                   batch: int = SAMPLE_BATCH, top_by_d: float | None = None,
+                   langevin=None) -> Iterator[torch.Tensor]:
     """The samples of ganforge.sample(run, n, seed), every label `cls` when given, drawn batch
     by batch (a run whose family draws noise: see Family.input_batches); `top_by_d`: the n
-    that D ranks highest of n / top_by_d draws instead (ganforge.selection)."""
+    that D ranks highest of n / top_by_d draws instead (ganforge.selection); `langevin`: a
+    LangevinByD, the draws moved toward what D finds real (ganforge.langevin)."""
+    if langevin is not None:
+        from ganforge.langevin import langevin_batches
+
+        yield from langevin_batches(run, n, seed, langevin, cls, batch)
+        return
     if top_by_d is not None:
         from ganforge.selection import top_by_d_batches
 

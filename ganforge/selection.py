@@ -28,10 +28,11 @@ import torch
 #: the smallest share accepted: a pool of 100 draws a kept sample
 MIN_SHARE = 0.01
 
-#: the runs whose draws their own D can rank (ranks_by_d), in words
+#: the runs whose draws their own D can rank (ranks_by_d), in words; --langevin-by-d
+#: (ganforge.langevin) takes the same runs
 RANKED_RUNS = ("GAN runs (train.family=gan) whose G draws all its inputs, unconditional or "
                "with data.clusters, and whose D scores one sample at a time (model.pack=1, "
-               "model.minibatch_std=false): D ranks the draws, so no class or code may be "
+               "model.minibatch_std=false): D judges the draws, so no class or code may be "
                "asked of G")
 
 
@@ -70,13 +71,18 @@ def unranked_because(run) -> str | None:
     return None
 
 
+def refuse_unranked(run, flag: str) -> None:
+    """Refuse `flag` for a run whose draws D cannot judge (see ranks_by_d), in one line."""
+    because = unranked_because(run)
+    if because is not None:
+        raise ValueError(f"{flag} is for {RANKED_RUNS}; {run.path} is a run of "
+                         f"train.family={run.cfg.train.family}{because}")
+
+
 def check_ranked(run, share: float) -> None:
     """Refuse a share out of range, or a run whose draws D cannot rank (see ranks_by_d)."""
     check_share(share)
-    because = unranked_because(run)
-    if because is not None:
-        raise ValueError(f"--top-by-d is for {RANKED_RUNS}; {run.path} is a run of "
-                         f"train.family={run.cfg.train.family}{because}")
+    refuse_unranked(run, "--top-by-d")
 
 
 @torch.no_grad()

@@ -50,6 +50,7 @@ EXPECTED = {
     ("sample", "--seed", "3"): {"points", "images", "conditional", "clusters", "vae", "vaegan",
                                 "text", "tokens", "styles"},
     ("sample", "--top-by-d", "0.5"): {"points", "images", "clusters"},
+    ("sample", "--langevin-by-d", "2"): {"points", "images", "clusters"},
     ("eval", "--metrics", "fid"): {"points", "images", "conditional", "clusters", "vae", "vaegan",
                                    "text", "tokens"},
     ("eval", "--seed", "3"): {"points", "images", "conditional", "clusters", "vae", "vaegan",
@@ -58,6 +59,7 @@ EXPECTED = {
     ("eval", "--iwae-k", "5"): {"vae"},
     ("eval", "--temperature", "0.5"): {"tokens"},
     ("eval", "--top-by-d", "0.5"): {"points", "images", "clusters"},
+    ("eval", "--langevin-by-d", "2"): {"points", "images", "clusters"},
 }
 
 
@@ -114,6 +116,8 @@ def test_a_flag_is_taken_by_the_runs_it_applies_to_and_refused_by_the_others(
      "--features does not apply to --metrics elbo,iwae_ll"),
     (["sample", "images", "--interpolate", "--top-by-d", "0.5"],
      "--interpolate walks between two noise vectors and --top-by-d keeps the best of many"),
+    (["sample", "images", "--interpolate", "--langevin-by-d", "2"],
+     "--interpolate walks between two noise vectors and --langevin-by-d moves every draw"),
 ])
 def test_flags_that_a_mode_would_ignore_are_refused(args, message, runs, tmp_path, capsys):
     (tmp_path / "IN").mkdir()

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,17 +24,6 @@ from ganforge.train.loop import train
 def ganforge_cli(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ganforge", *map(str, args)], env=dict(os.environ),
                           capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def ring_run(tmp_path_factory) -> Path:
-    """toy-ring after 1,000 of its 3,000 steps: every mode found, under half the samples on one."""
-    run = tmp_path_factory.mktemp("ring") / "run"
-    cfg = load_config("toy-ring", {"train.steps": 1000, "train.progress": False})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train(cfg, run)
-    return run
 
 
 def test_the_pool_is_the_fewest_draws_that_hold_n_at_the_share():
@@ -140,9 +128,10 @@ def test_a_d_that_scores_samples_together_is_refused(setting, because, tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         train(cfg, run)
-    proc = ganforge_cli("eval", run, "--top-by-d", "0.5")
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--top-by-d is for GAN runs" in lines[0]
-    assert "model.pack=1, model.minibatch_std=false" in lines[0] and str(run) in lines[0]
-    assert lines[0].endswith(because)
+    for flag, value in (("--top-by-d", "0.5"), ("--langevin-by-d", "3")):  # D judges both
+        proc = ganforge_cli("eval", run, flag, value)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"{flag} is for GAN runs" in lines[0]
+        assert "model.pack=1, model.minibatch_std=false" in lines[0] and str(run) in lines[0]
+        assert lines[0].endswith(because)

@@ -39,18 +39,25 @@ HELD_OUT_METRICS = ("elbo", "iwae_ll")
 def _generate(run, n: int, seed: int, batch: int = 500, progress: bool = False) -> torch.Tensor:
     """n samples from the EMA generator, in batches, reproducible from `seed`; a tqdm bar
     on stderr with `progress` (an image G draws thousands for a few minutes on a CPU)."""
-    chunks = []
     inputs = run.family.fixed_inputs(n, seed)
+    parts = (run.family.snapshot({k: v[start : start + batch] for k, v in inputs.items()})
+             for start in range(0, n, batch))
+    return _collect(parts, n, "sampling", progress)
+
+
+def _collect(batches, n: int, desc: str, progress: bool) -> torch.Tensor:
+    """The n samples that `batches` yields, in one tensor; a tqdm bar on stderr with
+    `progress`."""
+    chunks = []
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=n, desc="sampling", unit="sample")
-    for start in range(0, n, batch):
-        part = {k: v[start : start + batch] for k, v in inputs.items()}
-        chunks.append(run.family.snapshot(part))
+        bar = tqdm(total=n, desc=desc, unit="sample")
+    for batch in batches:
+        chunks.append(batch)
         if bar is not None:
-            bar.update(len(chunks[-1]))
+            bar.update(len(batch))
     if bar is not None:
         bar.close()
     return torch.cat(chunks)
@@ -87,18 +94,25 @@ def _real_images(run) -> torch.Tensor:
 def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
                  features: str | None = None, seed: int = 0,
                  iwae_k: int | None = None, temperature: float = 1.0,
-                 progress: bool = False, top_by_d: float | None = None) -> dict[str, Any]:
+                 progress: bool = False, top_by_d: float | None = None,
+                 langevin=None) -> dict[str, Any]:
     """{"protocol": {...}, "metrics": {...}} for a loaded run (see ganforge.run.load_run);
     `iwae_k`: importance samples of iwae_ll (default 1,000); `temperature`: token runs'
     sampling temperature; `progress`: bars on stderr for the sampling and feature passes;
     `top_by_d`: the n samples scored are those D ranks highest of n / top_by_d draws
-    (ganforge.selection; GAN runs whose G draws its own inputs)."""
+    (ganforge.selection; GAN runs whose G draws its own inputs); `langevin`: a
+    ganforge.langevin.LangevinByD, the n draws moved toward what D finds real (the same runs)."""
     from ganforge.eval.tokens import check_temperature, evaluate_tokens
     from ganforge.selection import check_ranked
 
     check_temperature(temperature, run)
     if top_by_d is not None:
         check_ranked(run, top_by_d)
+    if langevin is not None:
+        from ganforge.langevin import check_langevin, refuse_with_top_by_d
+
+        refuse_with_top_by_d(top_by_d, langevin)
+        check_langevin(run, langevin)
     if run.data.kind in ("paired", "unpaired"):
         return evaluate_translation(run, n)
     if run.data.kind == "styles":
@@ -136,7 +150,12 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
         if not metrics:
             return {"metrics": {k: v for values, _ in held_out.values() for k, v in values.items()},
                     "protocol": {**{k: p for k, (_, p) in held_out.items()}, **_about(run)}}
-    if top_by_d is None:
+    if langevin is not None:
+        from ganforge.langevin import langevin_batches
+
+        # steps forward and backward passes of G and D a batch: minutes for thousands
+        fake = _collect(langevin_batches(run, n, seed, langevin), n, "langevin", progress)
+    elif top_by_d is None:
         fake = _generate(run, n, seed, progress=progress)
     else:
         from ganforge.selection import pool_size, top_by_d_batches
@@ -153,6 +172,8 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
     result = evaluate(metrics, real, fake, features=features, device=run.cfg.device, seed=seed,
                       options=options, progress=progress)
     result["protocol"].update(_about(run))
+    if langevin is not None:
+        result["protocol"]["langevin_by_d"] = langevin.protocol()
     if top_by_d is not None:
         result["protocol"]["top_by_d"] = {
             "share": top_by_d, "draws": pool_size(n, top_by_d),
