@@ -29,7 +29,7 @@ import torch
 
 #: bounds of each setting, checked before a run loads
 MAX_STEPS = 10_000
-MAX_STEP_SIZE = 1.0  # past ~1 the discretised step overshoots the prior's N(0, I) badly
+MAX_STEP_SIZE = 1.0  # there the chain's variance on the prior alone is already 1 / (1 - 1/4)
 MAX_WEIGHT = 1_000.0
 #: the Langevin noise of seed s comes from a generator seeded s + NOISE_SEED_OFFSET, so that it
 #: is never the noise that plain sampling draws for a nearby seed

@@ -1,6 +1,7 @@
 """`--top-by-d Q` (ganforge.selection): the n draws that the run's own D ranks highest of
 n / Q, checked against a ranking done here from ganforge.sample and D; on a ring GAN part-way
-through training, the kept samples are more often on a mode and still cover all 8."""
+through training, the kept samples, like those that --langevin-by-d moves (ganforge.langevin),
+are more often on a mode and still cover all 8."""
 
 from __future__ import annotations
 
@@ -74,20 +75,26 @@ def test_share_one_keeps_every_draw_so_the_samples_are_the_plain_ones(ring_run, 
         assert np.array_equal(a["samples"], b["samples"])
 
 
-def test_eval_of_the_top_half_by_d_finds_more_samples_on_a_mode_and_keeps_every_mode(ring_run):
+@pytest.mark.parametrize("flags, protocol", [
+    (["--top-by-d", "0.5"], {"top_by_d": {"draws": 5000}}),
+    # weight 1: D's density ratio as it stands (ganforge.langevin)
+    (["--langevin-by-d", "30", "--langevin-weight", "1"], {"langevin_by_d": {"weight": 1.0}})])
+def test_eval_of_d_s_samplers_finds_more_samples_on_a_mode_and_keeps_every_mode(flags, protocol,
+                                                                                ring_run):
     scores = {}
-    for extra in ([], ["--top-by-d", "0.5"]):
+    for extra in ([], flags):
         proc = ganforge_cli("eval", ring_run, "--json", *extra)
         assert proc.returncode == 0, proc.stderr
         scores[bool(extra)] = json.loads(proc.stdout)
-    plain, ranked = scores[False]["metrics"], scores[True]["metrics"]
-    assert plain["modes"] == 8 and ranked["modes"] == 8
+    plain, chosen = scores[False]["metrics"], scores[True]["metrics"]
+    assert plain["modes"] == 8 and chosen["modes"] == 8
     # 2,500 samples: a share's standard error is at most 0.5 / 50 = 0.01, so a gain of 0.05 is
-    # five of them; the gain measured here is about 0.15
+    # five of them; the gains measured are about 0.15 (top half) and 0.13 (Langevin)
     assert 0.1 < plain["hq_fraction"] < 0.9
-    assert ranked["hq_fraction"] - plain["hq_fraction"] > 0.05
-    assert scores[True]["protocol"]["top_by_d"]["draws"] == 5000
-    assert "top_by_d" not in scores[False]["protocol"]
+    assert chosen["hq_fraction"] - plain["hq_fraction"] > 0.05
+    for key, values in protocol.items():
+        assert key not in scores[False]["protocol"]
+        assert {k: scores[True]["protocol"][key][k] for k in values} == values
 
 
 def test_a_cluster_run_ranks_each_draw_within_its_cluster(image_run, tmp_path):
