@@ -197,11 +197,8 @@ def langevin_setting(args) -> LangevinByD | None:
                 raise ValueError(f"{flag} sets the dynamics of --langevin-by-d STEPS, which was "
                                  f"not given: add it, or leave {flag} out")
         return None
-    defaults = LangevinByD(args.langevin_by_d)
-    setting = LangevinByD(
-        args.langevin_by_d,
-        defaults.step_size if args.langevin_step is None else args.langevin_step,
-        defaults.weight if args.langevin_weight is None else args.langevin_weight)
+    given = {"step_size": args.langevin_step, "weight": args.langevin_weight}
+    setting = LangevinByD(args.langevin_by_d, **{k: v for k, v in given.items() if v is not None})
     setting.check()
     refuse_with_top_by_d(args.top_by_d, setting)
     return setting

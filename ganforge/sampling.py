@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganforge.langevin import LangevinByD
 from ganforge.train.checkpoint import atomic_write
 from ganforge.viz import grid_size, image_pixels, save_png
 
@@ -89,7 +90,7 @@ def check_plot(n: int) -> None:
 
 def sample_batches(run, n: int, seed: int = 0, cls: int | None = None,
                    batch: int = SAMPLE_BATCH, top_by_d: float | None = None,
-                   langevin=None) -> Iterator[torch.Tensor]:
+                   langevin: LangevinByD | None = None) -> Iterator[torch.Tensor]:
     """The samples of ganforge.sample(run, n, seed), every label `cls` when given, drawn batch
     by batch (a run whose family draws noise: see Family.input_batches); `top_by_d`: the n
     that D ranks highest of n / top_by_d draws instead (ganforge.selection); `langevin`: a

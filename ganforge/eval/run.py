@@ -30,6 +30,7 @@ import torch
 
 from ganforge.data import data_set_of
 from ganforge.eval.translation import class_accuracy, evaluate_translation
+from ganforge.langevin import LangevinByD
 from ganforge.rundir import RunDir
 
 #: metrics of a likelihood model on held-out images (ganforge.eval.elbo, .likelihood)
@@ -95,7 +96,7 @@ def evaluate_run(run, metrics: list[str] | None = None, n: int | None = None,
                  features: str | None = None, seed: int = 0,
                  iwae_k: int | None = None, temperature: float = 1.0,
                  progress: bool = False, top_by_d: float | None = None,
-                 langevin=None) -> dict[str, Any]:
+                 langevin: LangevinByD | None = None) -> dict[str, Any]:
     """{"protocol": {...}, "metrics": {...}} for a loaded run (see ganforge.run.load_run);
     `iwae_k`: importance samples of iwae_ll (default 1,000); `temperature`: token runs'
     sampling temperature; `progress`: bars on stderr for the sampling and feature passes;
