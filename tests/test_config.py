@@ -43,6 +43,7 @@ LONG_PRESETS = {
                                                   "model.d_norm": "none"}),
     "digits-sndcgan-ada": ("digits-sndcgan-long", {"loss.diffaugment": "translation,cutout",
                                                    "loss.ada_target": 0.6, "train.steps": 24000}),
+    "digits-sndcgan-24k": ("digits-sndcgan-long", {"train.steps": 24000}),
 }
 
 
