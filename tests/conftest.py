@@ -1,3 +1,4 @@
+import os
 import warnings
 from pathlib import Path
 
@@ -6,6 +7,18 @@ import torch
 
 from ganforge.config import load_config
 from ganforge.train.loop import train as train_run
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject.toml): one worker per core this process may use, capped by a cgroup
+    CPU quota, which a container's CPU affinity does not show."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        cores = min(cores, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):  # no cgroup v2 file, or "max": no quota
+        pass
+    return cores or 1
 
 
 @pytest.fixture(autouse=True, scope="session")
