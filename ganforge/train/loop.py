@@ -66,14 +66,24 @@ def saved_processes(run: RunDir) -> int:
     return processes
 
 
-def check_resumable(saved: Config, wanted: Config, saved_world: int = 1, world: int = 1) -> None:
-    decaying = saved.optim.lr_decay == "linear"
-    if decaying and saved.train.steps != wanted.train.steps:
-        raise ResumeError(
-            f"cannot resume with train.steps={wanted.train.steps}: optim.lr_decay=linear ties "
-            f"the learning rate to this run's train.steps={saved.train.steps} (it reaches 0 "
-            "there), and another budget would move it back up. Resume with the same "
-            "train.steps, or start a new run with the new budget.")
+def budget_schedules(cfg: Config) -> dict[str, int]:
+    """The schedules that follow train.steps, each with the step from which its values depend
+    on train.steps: the linear decay from where it begins, the anneals that default to the
+    budget from the first step."""
+    schedules = {}
+    if cfg.optim.lr_decay == "linear":  # make_scheduler's
+        schedules["optim.lr_decay=linear"] = int(cfg.optim.decay_start * cfg.train.steps)
+    if cfg.loss.instance_noise > 0 and not cfg.loss.instance_noise_steps:
+        schedules["loss.instance_noise (annealed over train.steps)"] = 0
+    if cfg.loss.top_k < 1 and not cfg.loss.top_k_steps:
+        schedules["loss.top_k (annealed over train.steps / 2)"] = 0
+    return schedules
+
+
+def check_resumable(saved: Config, wanted: Config, saved_world: int = 1, world: int = 1,
+                    done: int | None = None) -> None:
+    """Refuse to continue a run `done` steps in (None: no checkpoint reads back, which the
+    loader then names) under `wanted` unless it goes on as a run started with `wanted` would."""
     diff = config_diff(saved, wanted, ignore=RESUME_IGNORES)
     before, after = saved.data.batch_size * saved_world, wanted.data.batch_size * world
     if before != after:
@@ -87,6 +97,27 @@ def check_resumable(saved: Config, wanted: Config, saved_world: int = 1, world: 
             + f". Only {', '.join(RESUMABLE_KEYS)} and the number of processes may change on "
             "resume; start a new run instead."
         )
+    if saved.train.steps != wanted.train.steps and done is not None:
+        # The rest of the config is the run's. Until a schedule depends on the budget under
+        # either one, it gave the values a run started with the new budget would have used.
+        for name, before in budget_schedules(saved).items():
+            after = budget_schedules(wanted)[name]
+            if done > min(before, after):
+                raise ResumeError(
+                    f"cannot resume with train.steps={wanted.train.steps}: {name} "
+                    f"follows train.steps, and this run has done {done} steps, past where it "
+                    f"starts to depend on it (step {before} of its train.steps="
+                    f"{saved.train.steps}, step {after} of {wanted.train.steps}). Resume with "
+                    f"train.steps={saved.train.steps}, or start a new run with the new budget.")
+
+
+def steps_done(run: RunDir) -> int | None:
+    """The step of the checkpoint a resume would load, None if none reads back (the resume
+    then names the problem)."""
+    try:
+        return checkpoint.read_state(run.checkpoint)["step"]
+    except checkpoint.CheckpointError:
+        return None
 
 
 def check_finite(pending: list[tuple[int, dict]], info, device, run: RunDir) -> dict[str, float]:
@@ -199,7 +230,9 @@ def train(cfg: Config, run_dir: Path | str, resume: bool = False,
     run = RunDir(run_dir)
     info, device = distributed.setup(cfg.device)
     if resume:
-        check_resumable(load_saved_config(run.config), cfg, saved_processes(run), info.world)
+        saved = load_saved_config(run.config)
+        done = steps_done(run) if saved.train.steps != cfg.train.steps else None
+        check_resumable(saved, cfg, saved_processes(run), info.world, done)
     else:
         check_new_run_dir(run, cfg)
     distributed.barrier(info)  # every process has looked before rank 0 writes

@@ -1,6 +1,8 @@
 """The training loop: determinism, exact resume, refusals, divergence and atomic checkpoints."""
 
 import json
+import os
+import signal
 from types import SimpleNamespace
 
 import pytest
@@ -10,6 +12,7 @@ from safetensors.torch import load_file
 from ganforge.config import load_config
 from ganforge.families import GANFamily
 from ganforge.families.base import EMA
+from ganforge.rundir import RunInterrupted
 from ganforge.train import checkpoint
 from ganforge.train.loop import DivergedError, ResumeError, train
 
@@ -100,6 +103,64 @@ def test_resume_with_changed_config_is_refused(tmp_path):
         train(toy_cfg(20, **{"loss.name": "hinge", "optim.lr_d": 0.01}), tmp_path / "run",
               resume=True)
     assert "loss.name: 'ns' -> 'hinge'" in str(err.value) and "optim.lr_d" in str(err.value)
+
+
+def interrupt_after(monkeypatch, stop_step):
+    """Ctrl-C arrives during step `stop_step` (counted from 1): the loop saves it and stops."""
+    g_step = GANFamily.g_step
+
+    def step_then_interrupt(self, batch, step):
+        logs = g_step(self, batch, step)
+        if step + 1 == stop_step:
+            os.kill(os.getpid(), signal.SIGINT)
+        return logs
+
+    monkeypatch.setattr(GANFamily, "g_step", step_then_interrupt)
+
+
+def stopped_run(run, monkeypatch, steps, stop_step, **extra):
+    interrupt_after(monkeypatch, stop_step)
+    with pytest.raises(RunInterrupted):
+        train(toy_cfg(steps, **extra), run)
+    monkeypatch.undo()
+    assert checkpoint.read_state(run / "checkpoint")["step"] == stop_step
+
+
+LINEAR = {"optim.lr_decay": "linear", "optim.decay_start": 0.5}
+
+
+@pytest.mark.parametrize("first_budget", [20, 40])  # the decay begins at step 10 / 20
+def test_a_decaying_run_takes_a_new_budget_before_its_decay_begins(tmp_path, monkeypatch,
+                                                                    first_budget):
+    straight, _ = weights(train(toy_cfg(30, **LINEAR), tmp_path / "straight"))  # decay from 15
+    stopped_run(tmp_path / "split", monkeypatch, first_budget, 10, **LINEAR)
+    train(toy_cfg(30, **LINEAR), tmp_path / "split", resume=True)
+    resumed, state = weights(tmp_path / "split")
+    assert state["step"] == 30
+    assert_same(straight, resumed)
+    rows = [json.loads(r) for r in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["lr_g"] for r in rows] == [r["lr_g"] for r in map(json.loads, (
+        tmp_path / "straight" / "metrics.jsonl").read_text().splitlines())]
+
+
+@pytest.mark.parametrize("extra, name, begins", [
+    (LINEAR, "optim.lr_decay=linear", 10),
+    ({"loss.instance_noise": 0.1}, "loss.instance_noise (annealed over train.steps)", 0),
+    ({"loss.top_k": 0.5}, "loss.top_k (annealed over train.steps / 2)", 0),
+])
+def test_a_new_budget_is_refused_once_a_schedule_depends_on_it(tmp_path, monkeypatch, extra,
+                                                                name, begins):
+    run = tmp_path / "run"
+    stopped_run(run, monkeypatch, 20, 11, **extra)
+    with pytest.raises(ResumeError) as err:
+        train(toy_cfg(40, **extra), run, resume=True)
+    assert str(err.value) == (
+        f"cannot resume with train.steps=40: {name} follows train.steps, and this run has done "
+        f"11 steps, past where it starts to depend on it (step {begins} of its train.steps=20, "
+        f"step {2 * begins} of 40). Resume with train.steps=20, or start a new run with the new "
+        "budget.")
+    train(toy_cfg(20, **extra), run, resume=True)  # its own budget still goes on
+    assert checkpoint.read_state(run / "checkpoint")["step"] == 20
 
 
 def test_new_run_refuses_to_overwrite(tmp_path):
