@@ -44,6 +44,7 @@ LONG_PRESETS = {
     "digits-sndcgan-ada": ("digits-sndcgan-long", {"loss.diffaugment": "translation,cutout",
                                                    "loss.ada_target": 0.6, "train.steps": 24000}),
     "digits-sndcgan-24k": ("digits-sndcgan-long", {"train.steps": 24000}),
+    "digits-sndcgan-32k": ("digits-sndcgan-long", {"train.steps": 32000}),
 }
 
 
