@@ -77,6 +77,12 @@ class Family:
         refused, so that nothing is silently ignored."""
         return set()
 
+    @classmethod
+    def budget_schedules(cls, cfg) -> dict[str, int]:
+        """The schedules that follow train.steps, each with the step from which its values
+        depend on train.steps: a resume may change the budget only before it."""
+        return {"optim.lr_decay=linear": decay_begins(cfg)} if cfg.optim.lr_decay == "linear" else {}
+
     # -- training ------------------------------------------------------------------------------
     def start(self, cfg, device: torch.device) -> None:
         """The state every family keeps: its config, device and precision."""
@@ -227,12 +233,17 @@ def make_adam(params, lr: float, cfg) -> torch.optim.Adam:
                             fused=True if cfg.speed.fused else None)
 
 
+def decay_begins(cfg) -> int:
+    """The step where optim.lr_decay=linear starts to lower the rate."""
+    return int(cfg.optim.decay_start * cfg.train.steps)
+
+
 def make_scheduler(opt, cfg) -> torch.optim.lr_scheduler.LambdaLR:
     """Constant, or linear decay to 0 from `decay_start * steps` to `steps` (CycleGAN style)."""
-    o, steps = cfg.optim, cfg.train.steps
-    if o.lr_decay == "none":
+    steps = cfg.train.steps
+    if cfg.optim.lr_decay == "none":
         return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
-    start = int(o.decay_start * steps)
+    start = decay_begins(cfg)
     return torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: max(0.0, 1.0 - max(0, step - start) / max(1, steps - start))
     )

@@ -59,6 +59,15 @@ class GANFamily(Family):
             keys.add("loss.aux_on_fakes")
         return keys
 
+    @classmethod
+    def budget_schedules(cls, cfg) -> dict[str, int]:
+        schedules = super().budget_schedules(cfg)
+        if cfg.loss.instance_noise > 0 and not cfg.loss.instance_noise_steps:  # _instance_noise
+            schedules["loss.instance_noise (annealed over train.steps)"] = 0
+        if cfg.loss.top_k < 1 and not cfg.loss.top_k_steps:  # _top_k
+            schedules["loss.top_k (annealed over train.steps / 2)"] = 0
+        return schedules
+
     def __init__(self, cfg, data, device: torch.device):
         self.start(cfg, device)
         model = cfg.model

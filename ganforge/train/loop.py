@@ -30,7 +30,7 @@ import torch
 
 from ganforge.config import RESUMABLE_KEYS, Config, config_diff, load_saved_config, save_config
 from ganforge.data.fingerprint import changes
-from ganforge.families import build_family, load_data
+from ganforge.families import FAMILIES, build_family, load_data
 from ganforge.rundir import RunDir, RunInterrupted, RunLock
 from ganforge.train import checkpoint, distributed, speed
 from ganforge.train.tracking import Tracker
@@ -66,20 +66,6 @@ def saved_processes(run: RunDir) -> int:
     return processes
 
 
-def budget_schedules(cfg: Config) -> dict[str, int]:
-    """The schedules that follow train.steps, each with the step from which its values depend
-    on train.steps: the linear decay from where it begins, the anneals that default to the
-    budget from the first step."""
-    schedules = {}
-    if cfg.optim.lr_decay == "linear":  # make_scheduler's
-        schedules["optim.lr_decay=linear"] = int(cfg.optim.decay_start * cfg.train.steps)
-    if cfg.loss.instance_noise > 0 and not cfg.loss.instance_noise_steps:
-        schedules["loss.instance_noise (annealed over train.steps)"] = 0
-    if cfg.loss.top_k < 1 and not cfg.loss.top_k_steps:
-        schedules["loss.top_k (annealed over train.steps / 2)"] = 0
-    return schedules
-
-
 def check_resumable(saved: Config, wanted: Config, saved_world: int = 1, world: int = 1,
                     done: int | None = None) -> None:
     """Refuse to continue a run `done` steps in (None: no checkpoint reads back, which the
@@ -100,8 +86,9 @@ def check_resumable(saved: Config, wanted: Config, saved_world: int = 1, world: 
     if saved.train.steps != wanted.train.steps and done is not None:
         # The rest of the config is the run's. Until a schedule depends on the budget under
         # either one, it gave the values a run started with the new budget would have used.
-        for name, before in budget_schedules(saved).items():
-            after = budget_schedules(wanted)[name]
+        schedules = FAMILIES.get(saved.train.family).budget_schedules
+        for name, before in schedules(saved).items():
+            after = schedules(wanted)[name]
             if done > min(before, after):
                 raise ResumeError(
                     f"cannot resume with train.steps={wanted.train.steps}: {name} "
