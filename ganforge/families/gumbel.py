@@ -50,13 +50,6 @@ class GumbelFamily(SequenceFamily):
                 "seq.d_dropout", "seq.pretrain_g", "seq.tau_start", "seq.tau_end", "loss.name",
                 *objectives.get_objective(cfg.loss.name).keys}
 
-    @classmethod
-    def budget_schedules(cls, cfg) -> dict[str, int]:
-        schedules = super().budget_schedules(cfg)
-        if cfg.seq.tau_end != cfg.seq.tau_start:  # tau's progress counts to train.steps
-            schedules["the temperature seq.tau_start -> seq.tau_end"] = cfg.seq.pretrain_g
-        return schedules
-
     def __init__(self, cfg, data, device):
         super().__init__(cfg, data, device)
         self.objective = objectives.get_objective(cfg.loss.name)
