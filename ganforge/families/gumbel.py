@@ -50,6 +50,14 @@ class GumbelFamily(SequenceFamily):
                 "seq.d_dropout", "seq.pretrain_g", "seq.tau_start", "seq.tau_end", "loss.name",
                 *objectives.get_objective(cfg.loss.name).keys}
 
+    @classmethod
+    def budget_schedules(cls, cfg) -> dict[str, int]:
+        schedules = super().budget_schedules(cfg)
+        if cfg.seq.tau_end != cfg.seq.tau_start:
+            # step pretrain_g samples at tau_start under any budget; the next one's tau does not
+            schedules["the temperature seq.tau_start -> seq.tau_end"] = cfg.seq.pretrain_g + 1
+        return schedules
+
     def __init__(self, cfg, data, device):
         super().__init__(cfg, data, device)
         self.objective = objectives.get_objective(cfg.loss.name)
