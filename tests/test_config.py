@@ -45,6 +45,7 @@ LONG_PRESETS = {
                                                    "loss.ada_target": 0.6, "train.steps": 24000}),
     "digits-sndcgan-24k": ("digits-sndcgan-long", {"train.steps": 24000}),
     "digits-sndcgan-32k": ("digits-sndcgan-long", {"train.steps": 32000}),
+    "digits-sndcgan-48k": ("digits-sndcgan-long", {"train.steps": 48000}),
 }
 
 
