@@ -183,8 +183,8 @@ def test_sequence_gans_resume_exactly(tmp_path, preset, extra):
     cfg = {**TINY, **extra, "seq.d_widths": "2,3", "seq.d_filters": 8, "train.steps": 6,
            "train.checkpoint_every": 3, "train.sample_every": 3, "train.log_every": 1}
     train(load_config(preset, cfg), tmp_path / "straight")
-    # stopped after step 2 = seq.pretrain_g, the last whose Gumbel temperature is tau_start
-    # under either budget, so the new budget is taken (ganforge.train.loop.check_resumable)
+    # oracle-gumbel: stopped after step 2 = seq.pretrain_g, the last whose temperature is
+    # tau_start under either budget, so check_resumable takes the new budget
     train(load_config(preset, {**cfg, "train.steps": 3}), tmp_path / "split")
     train(load_config(preset, cfg), tmp_path / "split", resume=True)
     a = load_file(str(next((tmp_path / "straight" / "checkpoint").glob("nets-0000006*"))))
